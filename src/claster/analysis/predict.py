@@ -1,0 +1,174 @@
+"""``claster predict``: profiles for genes, a chromosome, BED loci or a genome-wide tiling.
+
+Windows are centred on a gene's TSS (genes, chromosome) or on a locus midpoint (BED, tiling).
+Outputs: a wide profile table (one row per window, columns ``bin_-200 ... bin_200``, track units
+per 1 kbp bin), per-gene body means (SPEC §5), and a bigWig of the predicted signal.
+
+Overlapping windows in the bigWig: every 100 bp genome bin takes the prediction of the window
+whose centre is nearest (the model is most accurate near the centre of its window), read from the
+1 kbp output bin that contains it; bins no window covers are left empty.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from claster.errors import InputError
+from claster.units import TARGET_BIN_BP
+
+__all__ = ["select_windows", "predict_profiles", "profiles_frame", "write_prediction_bigwig", "predict"]
+
+
+def _read_regions(path: Path) -> pd.DataFrame:
+    if not Path(path).is_file():
+        raise InputError(f"regions file {path} does not exist; pass a BED file (chrom, start, end[, name])")
+    try:
+        df = pd.read_csv(path, sep="\t", header=None, comment="#", dtype={0: str})
+    except pd.errors.EmptyDataError as e:
+        raise InputError(f"regions file {path} is empty; give at least one BED interval") from e
+    if df.shape[1] < 3:
+        raise InputError(f"regions file {path} has {df.shape[1]} columns; BED needs chrom, start, end")
+    df = df.rename(columns={0: "chrom", 1: "start_bp", 2: "end_bp", 3: "name"})
+    if "name" not in df:
+        df["name"] = [f"{c}:{s}-{e}" for c, s, e in zip(df.chrom, df.start_bp, df.end_bp, strict=True)]
+    return df
+
+
+def select_windows(
+    store,
+    *,
+    genes: list[str] | None = None,
+    chrom: str | None = None,
+    regions: str | Path | None = None,
+    tile_bp: int | None = None,
+) -> pd.DataFrame:
+    """The windows to predict, one row each: sample_id, gene_id, gene_name, chrom, tss_bp, strand, start_bp, end_bp.
+
+    Exactly one selection: ``genes`` (ids or names), ``chrom`` (every gene of it, or a tiling when
+    ``tile_bp`` is given), ``regions`` (BED, centred on each interval's midpoint) or ``tile_bp`` alone
+    (genome-wide tiling, centres every ``tile_bp``).
+    """
+    chosen = sum(x is not None for x in (genes, regions)) + (chrom is not None or tile_bp is not None)
+    if chosen != 1:
+        raise InputError("choose exactly one of --genes, --chrom (optionally with --tile-bp), --regions, --tile-bp")
+    idx = store.genes
+    if genes is not None:
+        wanted = [g.strip() for g in genes if g.strip()]
+        by_id = idx.set_index("gene_id", drop=False)
+        by_name = idx.drop_duplicates("gene_name").set_index("gene_name", drop=False)
+        rows, unknown = [], []
+        for g in wanted:
+            if g in by_id.index:
+                rows.append(by_id.loc[g])
+            elif g in by_name.index:
+                rows.append(by_name.loc[g])
+            else:
+                unknown.append(g)
+        if unknown:
+            raise InputError(
+                f"{len(unknown)} gene(s) not in the store {store.path}: {', '.join(unknown[:5])}; "
+                "use gene ids or names from its genes.tsv (`claster store info`)"
+            )
+        out = pd.DataFrame(rows).reset_index(drop=True)
+    elif regions is not None:
+        reg = _read_regions(Path(regions))
+        bad = sorted(set(reg.chrom) - set(store.chrom_sizes))
+        if bad:
+            raise InputError(f"regions on chromosomes not in the store: {bad}; use {sorted(store.chrom_sizes)}")
+        mid = ((reg.start_bp + reg.end_bp) // 2).astype(np.int64)
+        out = pd.DataFrame({"gene_id": reg["name"].astype(str), "gene_name": reg["name"].astype(str),
+                            "chrom": reg.chrom, "tss_bp": mid, "strand": "+",
+                            "start_bp": reg.start_bp, "end_bp": reg.end_bp})
+    elif tile_bp is not None:
+        if tile_bp < TARGET_BIN_BP:
+            raise InputError(f"--tile-bp {tile_bp} is below the output resolution; use >= {TARGET_BIN_BP}")
+        chroms = [chrom] if chrom is not None else list(store.chrom_sizes)
+        rows = []
+        for c in chroms:
+            if c not in store.chrom_sizes:
+                raise InputError(f"chromosome {c} is not in the store; choose one of {sorted(store.chrom_sizes)}")
+            for centre in range(tile_bp // 2, store.chrom_sizes[c], tile_bp):
+                name = f"{c}:{centre}"
+                rows.append((name, name, c, centre, "+", centre, centre + 1))
+        out = pd.DataFrame(rows, columns=["gene_id", "gene_name", "chrom", "tss_bp", "strand", "start_bp", "end_bp"])
+    else:
+        if chrom not in store.chrom_sizes:
+            raise InputError(f"chromosome {chrom} is not in the store; choose one of {sorted(store.chrom_sizes)}")
+        out = idx[idx["chrom"] == chrom].reset_index(drop=True)
+        if out.empty:
+            raise InputError(f"the store has no gene on {chrom}; use --tile-bp to tile it instead")
+    out = out[["gene_id", "gene_name", "chrom", "tss_bp", "strand", "start_bp", "end_bp"]].copy()
+    out["tss_bp"] = out["tss_bp"].astype(np.int64)
+    out.insert(0, "sample_id", np.arange(len(out)))
+    return out.reset_index(drop=True)
+
+
+def predict_profiles(predictor, store, samples: pd.DataFrame, *, batch_size: int = 64,
+                     progress: bool = True) -> np.ndarray:
+    """(N, output_bins) float32 predicted signal per 1 kbp bin for each window of ``samples``."""
+    predictor.check_store(store)
+    windows = predictor.windows(store, samples, with_target=False)
+    return predictor.predict_samples(windows, batch_size=batch_size, progress=progress)
+
+
+def profiles_frame(samples: pd.DataFrame, profiles: np.ndarray) -> pd.DataFrame:
+    """Wide table: the sample columns then ``bin_{k}`` for k = -half..half (kbp from the centre)."""
+    half = profiles.shape[1] // 2
+    cols = [f"bin_{k}" for k in range(-half, half + 1)]
+    return pd.concat([samples.reset_index(drop=True), pd.DataFrame(profiles, columns=cols)], axis=1)
+
+
+def write_prediction_bigwig(path: str | Path, samples: pd.DataFrame, profiles: np.ndarray,
+                            chrom_sizes: dict[str, int], *, bin_bp: int = 100) -> None:
+    """Write the predicted signal as a bigWig at ``bin_bp`` resolution (nearest-centre rule, see module doc)."""
+    from claster.io.writers import write_bigwig
+
+    half = profiles.shape[1] // 2
+    values_by_chrom = {}
+    for chrom, grp in samples.groupby("chrom", sort=False):
+        n = -(-chrom_sizes[chrom] // bin_bp)
+        best_dist = np.full(n, np.inf)
+        values = np.full(n, np.nan, dtype=np.float32)
+        centres = (np.arange(n) * bin_bp + bin_bp // 2).astype(np.int64)
+        for i, centre in zip(grp.index, grp["tss_bp"].to_numpy(), strict=True):
+            lo = max(0, (centre - (half * TARGET_BIN_BP + TARGET_BIN_BP // 2)) // bin_bp)
+            hi = min(n, (centre + half * TARGET_BIN_BP + TARGET_BIN_BP // 2) // bin_bp + 1)
+            pos = centres[lo:hi]
+            k = np.rint((pos - centre) / TARGET_BIN_BP).astype(np.int64)
+            ok = np.abs(k) <= half
+            d = np.abs(pos - centre).astype(float)
+            better = ok & (d < best_dist[lo:hi])
+            sel = np.nonzero(better)[0]
+            values[lo + sel] = profiles[i, k[sel] + half]
+            best_dist[lo + sel] = d[sel]
+        values_by_chrom[chrom] = (values, bin_bp)
+    write_bigwig(Path(path), {c: chrom_sizes[c] for c in values_by_chrom}, values_by_chrom)
+
+
+def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=None, out,
+            device: str = "cpu", batch_size: int = 64, bigwig: bool = True, progress: bool = True) -> dict:
+    """Predict and write ``out/profiles.tsv``, ``out/gene_body_means.tsv`` and ``out/predicted.bw``.
+
+    Returns a summary dict (counts and paths).
+    """
+    from claster.analysis.metrics import gene_body_means
+    from claster.analysis.predictor import Predictor
+    from claster.io.writers import write_tsv
+    from claster.store import open_store
+
+    store = open_store(store_path)
+    predictor = Predictor(run, device=device)
+    samples = select_windows(store, genes=genes, chrom=chrom, regions=regions, tile_bp=tile_bp)
+    profiles = predict_profiles(predictor, store, samples, batch_size=batch_size, progress=progress)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_tsv(profiles_frame(samples, profiles), out / "profiles.tsv")
+    means = samples.copy()
+    means["pred_body_mean"] = gene_body_means(profiles, samples)
+    write_tsv(means, out / "gene_body_means.tsv")
+    if bigwig:
+        write_prediction_bigwig(out / "predicted.bw", samples, profiles, store.chrom_sizes)
+    return {"n_windows": len(samples), "out": str(out), "model": predictor.summary()}

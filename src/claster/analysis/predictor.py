@@ -1,0 +1,159 @@
+"""Load a trained run and predict transcription profiles from raw windows (no Lightning needed).
+
+A :class:`Predictor` holds the network, the normalisation fitted at training time, and the window
+geometry the network expects. Prediction, evaluation, perturbation and attribution all go through it,
+so standardisation and the inverse transform happen in exactly one place.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from claster.errors import CheckpointError, ClasterWarning, InputError
+
+__all__ = ["Predictor", "resolve_model_dir"]
+
+
+def resolve_model_dir(run: str | Path) -> Path:
+    """The exported model directory of a run (``RUN/model``), or ``run`` itself if it is one."""
+    run = Path(run)
+    if (run / "model" / "model.pt").is_file():
+        return run / "model"
+    if (run / "model.pt").is_file():
+        return run
+    if not run.exists():
+        raise InputError(f"run directory {run} does not exist; pass the --out of `claster train`")
+    raise CheckpointError(
+        f"{run} holds no exported model (model/model.pt); the training run may not have finished — "
+        "resume it with `claster train --resume` or pick another run"
+    )
+
+
+class Predictor:
+    """A trained network with its normalisation, on one device.
+
+    Parameters
+    ----------
+    run
+        A run directory from ``claster train`` (or its ``model/`` sub-directory).
+    device
+        Torch device for inference ("cpu", "cuda", "cuda:1").
+    """
+
+    def __init__(self, run: str | Path, device: str | torch.device = "cpu") -> None:
+        from claster.data.transforms import PerBinStandardizer, ScalarStandardizer
+        from claster.model.checkpoint import load_model
+
+        self.model_dir = resolve_model_dir(run)
+        self.device = torch.device(device)
+        model, meta = load_model(self.model_dir, map_location=self.device)
+        extra = meta.get("extra", meta)
+        try:
+            self.normalisation = extra["normalisation"]
+            self.track_names = list(extra["track_names"])
+            tc = extra["train_config"]
+        except KeyError as e:
+            raise CheckpointError(
+                f"{self.model_dir} lacks {e.args[0]!r} in its metadata; it was not written by `claster train`"
+            ) from e
+        self.model = model.to(self.device).eval()
+        self.variant = tc["variant"]
+        self.context_bins = int(tc["context_bins"])
+        self.output_bins = int(tc["output_bins"])
+        self.structure = extra.get("structure")
+        self.store_checksum = extra.get("store_manifest_sha256")
+        self.meta = meta
+        self.norm_landscape = ScalarStandardizer.from_dict(self.normalisation["landscape"])
+        s = self.normalisation.get("structure")
+        self.norm_structure = ScalarStandardizer.from_dict(s) if s else None
+        self.norm_target = PerBinStandardizer.from_dict(self.normalisation["target"])
+
+    # ------------------------------------------------------------------ checks
+    def check_store(self, store) -> None:
+        """Raise :class:`InputError` when ``store`` cannot feed this model (tracks, contacts)."""
+        names = list(store.track_names)
+        if names != self.track_names:
+            raise InputError(
+                f"the model was trained on tracks {self.track_names} but the store {store.path} has {names}; "
+                "prepare the store with the same --track roles in the same order"
+            )
+        if self.structure is not None:
+            kind = "pchic" if self.structure == "pchic" else "contacts"
+            if store.manifest.get(kind) is None:
+                raise InputError(
+                    f"the {self.variant} model needs {kind} but the store {store.path} has none; "
+                    f"prepare it with --{kind}"
+                )
+        from claster.train import store_checksum
+
+        if self.store_checksum and store_checksum(store) != self.store_checksum:
+            warnings.warn(
+                f"the store {store.path} differs from the one the model was trained on (manifest checksum); "
+                "predictions are valid only if its tracks are processed the same way",
+                ClasterWarning,
+                stacklevel=2,
+            )
+
+    def windows(self, store, samples: pd.DataFrame, *, with_target: bool = False):
+        """A :class:`GenomeWindows` for ``samples`` with this model's geometry, on this device."""
+        from claster.data.genome import GenomeWindows
+
+        return GenomeWindows(
+            store, samples, context_bins=self.context_bins, output_bins=self.output_bins,
+            structure=self.structure, with_target=with_target,
+        ).to(self.device)
+
+    # ------------------------------------------------------------------ prediction
+    @torch.no_grad()
+    def predict_raw(self, landscape: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
+        """Predict from raw (unstandardised) windows.
+
+        landscape: (B, T, context_bins) float32 mean signal per 100 bp; structure: (B, H, W) log10
+        contacts or None. Returns (B, output_bins) float32 EU-seq in track units, clipped at 0 (SPEC §3).
+        """
+        x = self.norm_landscape.transform(landscape.to(self.device, torch.float32))
+        s = None
+        if structure is not None:
+            s = structure.to(self.device, torch.float32)
+            if self.norm_structure is not None:
+                s = self.norm_structure.transform(s)
+        pred = self.model(x, s)
+        return torch.relu(self.norm_target.inverse_transform(pred.float()))
+
+    def predict_samples(
+        self, windows, *, rev: bool = False, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """Predict every window of a :class:`GenomeWindows`: (N, output_bins) float32, track units.
+
+        With ``rev`` the reversed windows are predicted and the profiles flipped back to genomic order.
+        """
+        from tqdm.auto import tqdm
+
+        n = len(windows)
+        out = np.empty((n, self.output_bins), dtype=np.float32)
+        flags = torch.full((n,), bool(rev), device=windows.device)
+        for lo in tqdm(range(0, n, batch_size), disable=not progress, desc="predict", unit="batch"):
+            idx = torch.arange(lo, min(n, lo + batch_size), device=windows.device)
+            pred = self.predict_raw(windows.landscape(idx, flags[idx]), windows.structure(idx, flags[idx]))
+            if rev:
+                pred = torch.flip(pred, dims=(-1,))
+            out[lo : lo + len(idx)] = pred.cpu().numpy()
+        return out
+
+    def summary(self) -> dict:
+        """A JSON-safe description of the model (variant, geometry, tracks)."""
+        return {
+            "model_dir": str(self.model_dir),
+            "variant": self.variant,
+            "track_names": self.track_names,
+            "context_bins": self.context_bins,
+            "output_bins": self.output_bins,
+            "structure": self.structure,
+        }
+
+

@@ -1,0 +1,224 @@
+"""Batched window cutting on torch tensors, on any device.
+
+Training, prediction, perturbation and attribution all need many windows of the same few
+chromosomes. Instead of materialising one array per sample (the original layout, SPEC §10), the
+genome-wide 100 bp tracks, the processed 20 bp target and the contact bands of the chromosomes
+in use are held as a few tensors; a batch of windows is then one gather on whatever device the
+model runs on (so a GPU is never starved by a CPU data loader).
+
+Layout: each chromosome's arrays are concatenated with ``pad`` zero bins on both sides, so a
+window that runs off a chromosome end reads explicit zeros (the sample index marks such genes
+unusable for training; prediction at arbitrary loci reports the fill).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from claster.errors import InputError, StoreError
+from claster.units import (
+    CONTACT_LOG_FLOOR,
+    CONTACT_WINDOW_BP,
+    LANDSCAPE_BIN_BP,
+    TARGET_BIN_BP,
+    TARGET_RAW_BIN_BP,
+)
+
+__all__ = ["GenomeWindows", "contact_window_bins"]
+
+
+def contact_window_bins(bin_bp: int) -> int:
+    """Bins of a square contact window over 1 Mbp: ceil(1e6 / bin_bp) + 1 (626 at 1.6 kbp, 201 at 5 kbp)."""
+    return -(-CONTACT_WINDOW_BP // bin_bp) + 1
+
+
+@dataclass
+class _Concat:
+    """Chromosome arrays concatenated along the last axis, with a zero pad around each."""
+
+    data: torch.Tensor
+    offsets: dict[str, int]  # index of each chromosome's first bin in ``data``
+    pad: int
+
+
+def _concat(arrays: dict[str, np.ndarray], pad: int, dtype: torch.dtype) -> _Concat:
+    parts, offsets, pos = [], {}, 0
+    for chrom, arr in arrays.items():
+        arr = np.asarray(arr, dtype=np.float32)
+        lead = arr.shape[:-1]
+        zeros = np.zeros((*lead, pad), dtype=np.float32)
+        parts.extend([zeros, arr])
+        offsets[chrom] = pos + pad
+        pos += pad + arr.shape[-1]
+    if not parts:
+        raise InputError("no chromosome selected for window cutting; check the sample list")
+    parts.append(np.zeros((*parts[0].shape[:-1], pad), dtype=np.float32))
+    return _Concat(torch.from_numpy(np.concatenate(parts, axis=-1)).to(dtype), offsets, pad)
+
+
+class GenomeWindows:
+    """Cut batches of model inputs and targets for a fixed table of window centres.
+
+    Parameters
+    ----------
+    store
+        An open :class:`claster.store.Store`.
+    samples
+        One row per window, with columns ``chrom`` and ``tss_bp`` (the window centre, 0-based bp);
+        ``gene_id`` is used to find cached rotated contact windows.
+    context_bins
+        Landscape length in 100 bp bins (odd; 10,001 in the paper).
+    output_bins
+        Target length in 1 kbp bins (odd; 401 in the paper).
+    structure
+        ``None``, ``"rotated"``, ``"square"`` (Micro-C) or ``"pchic"`` (promoter capture, 5 kbp).
+    with_target
+        Whether the target track is loaded (not needed for prediction).
+    """
+
+    def __init__(
+        self,
+        store,
+        samples: pd.DataFrame,
+        *,
+        context_bins: int,
+        output_bins: int,
+        structure: str | None = None,
+        with_target: bool = True,
+    ) -> None:
+        if context_bins % 2 != 1 or output_bins % 2 != 1:
+            raise InputError(
+                f"context_bins ({context_bins}) and output_bins ({output_bins}) must be odd so the TSS "
+                "sits in the central bin; pick e.g. 10001 and 401"
+            )
+        missing = sorted(set(samples["chrom"]) - set(store.chrom_sizes))
+        if missing:
+            raise InputError(f"chromosomes {missing} are not in the store; use chromosomes of {store.path}")
+        self.store = store
+        self.samples = samples.reset_index(drop=True)
+        self.context_bins = context_bins
+        self.output_bins = output_bins
+        self.structure_kind = structure
+        chroms = list(dict.fromkeys(self.samples["chrom"]))
+        tss = self.samples["tss_bp"].to_numpy(np.int64)
+        chrom_of = self.samples["chrom"].to_numpy()
+
+        half = context_bins // 2
+        self._tracks = _concat({c: np.asarray(store.tracks(c)) for c in chroms}, pad=half + 1, dtype=torch.float32)
+        starts = np.array([self._tracks.offsets[c] for c in chrom_of], dtype=np.int64) + tss // LANDSCAPE_BIN_BP - half
+        self.landscape_start = torch.from_numpy(starts)
+
+        self._target = None
+        if with_target:
+            out_half = output_bins // 2
+            pad = out_half * (TARGET_BIN_BP // TARGET_RAW_BIN_BP) + 1
+            self._target = _concat({c: np.asarray(store.target(c)) for c in chroms}, pad=pad, dtype=torch.float32)
+            ks = np.arange(-out_half, out_half + 1, dtype=np.int64) * TARGET_BIN_BP
+            offs = np.array([self._target.offsets[c] for c in chrom_of], dtype=np.int64)
+            self.target_index = torch.from_numpy(offs[:, None] + (tss[:, None] + ks[None, :]) // TARGET_RAW_BIN_BP)
+
+        self._structure = None
+        self._band = None
+        if structure == "rotated":
+            self._structure = torch.from_numpy(self._rotated_windows(store, chroms))
+        elif structure in ("square", "pchic"):
+            kind = "contacts" if structure == "square" else "pchic"
+            self._init_band(store, chroms, kind, tss, chrom_of)
+        elif structure is not None:
+            raise InputError(f"unknown structure modality {structure!r}; choose rotated, square or pchic")
+
+    # ------------------------------------------------------------------ contacts
+    def _init_band(self, store, chroms, kind, tss, chrom_of) -> None:
+        if store.manifest.get(kind) is None:
+            raise StoreError(
+                f"the store {store.path} has no {kind} data; rerun `claster prepare` with "
+                f"--{'contacts' if kind == 'contacts' else 'pchic'}"
+            )
+        bin_bp = store.contact_bin_bp(kind)
+        n = contact_window_bins(bin_bp)
+        bands = {c: np.asarray(store.contact_band(c, kind=kind))[:, :n] for c in chroms}
+        width = n
+        # concatenate rows (bins) with a pad of n rows of NaN around each chromosome
+        parts, offsets, pos = [], {}, 0
+        for c, band in bands.items():
+            parts.extend([np.full((n, width), np.nan, np.float32), band.astype(np.float32)])
+            offsets[c] = pos + n
+            pos += n + band.shape[0]
+        parts.append(np.full((n, width), np.nan, np.float32))
+        band_all = np.concatenate(parts, axis=0)
+        self._band = torch.from_numpy(band_all.reshape(-1))
+        self._band_width = width
+        a = np.arange(n)
+        lo = np.minimum(a[:, None], a[None, :])
+        d = np.abs(a[:, None] - a[None, :])
+        self._band_pattern = torch.from_numpy((lo * width + d).astype(np.int64))  # (n, n)
+        first = np.array([offsets[c] for c in chrom_of], dtype=np.int64) + tss // bin_bp - (n - 1) // 2
+        self._band_start = torch.from_numpy(first * width)
+        self.structure_bins = n
+
+    def _rotated_windows(self, store, chroms) -> np.ndarray:
+        from claster.data.windows import cut_rotated
+
+        rows = [cut_rotated(store, r.chrom, int(r.tss_bp)) for r in self.samples.itertuples()]
+        if not rows:
+            raise InputError("no samples to cut rotated contact windows for")
+        return np.stack(rows).astype(np.float32)
+
+    # ------------------------------------------------------------------ device
+    def to(self, device: torch.device | str) -> GenomeWindows:
+        """Move every tensor to ``device`` (in place) and return self."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+            elif isinstance(value, _Concat):
+                setattr(self, name, _Concat(value.data.to(device), value.offsets, value.pad))
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return self.landscape_start.device
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    # ------------------------------------------------------------------ cutting
+    def landscape(self, idx: torch.Tensor, rev: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, context_bins) float32, mean signal per 100 bp bin, raw units (not standardised)."""
+        starts = self.landscape_start[idx]
+        cols = starts[:, None] + torch.arange(self.context_bins, device=starts.device)[None, :]
+        data = self._tracks.data  # (T, N)
+        x = data[:, cols].permute(1, 0, 2)  # (B, T, W)
+        return _flip_where(x, rev, dims=(-1,))
+
+    def target(self, idx: torch.Tensor, rev: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, output_bins) float32, processed EU-seq (SPEC §2), bin k centred on TSS + k kbp."""
+        if self._target is None:
+            raise InputError("these windows were built without the target track")
+        y = self._target.data[self.target_index[idx]]
+        return _flip_where(y, rev, dims=(-1,))
+
+    def structure(self, idx: torch.Tensor, rev: torch.Tensor | None = None) -> torch.Tensor | None:
+        """(B, H, W) float32 log10 contacts (rotated: (B, 129, 626); square: (B, 626, 626)), or None."""
+        if self.structure_kind is None:
+            return None
+        if self.structure_kind == "rotated":
+            return _flip_where(self._structure[idx], rev, dims=(-1,))
+        flat = self._band[self._band_start[idx][:, None, None] + self._band_pattern[None]]
+        flat = torch.nan_to_num(flat, nan=0.0)
+        m = torch.log10(torch.where(flat > 0, flat, torch.full_like(flat, CONTACT_LOG_FLOOR)))
+        return _flip_where(m, rev, dims=(-2, -1))
+
+
+def _flip_where(x: torch.Tensor, rev: torch.Tensor | None, dims: tuple[int, ...]) -> torch.Tensor:
+    """Flip the samples of ``x`` whose ``rev`` flag is set along ``dims``."""
+    if rev is None:
+        return x
+    rev = rev.to(torch.bool)
+    if not bool(rev.any()):
+        return x
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    return torch.where(rev.view(shape), torch.flip(x, dims=dims), x)

@@ -1,0 +1,325 @@
+"""``fit``: the whole training run of SPEC §4, from a store to an exported best model.
+
+Run directory layout::
+
+    RUN/
+      config.json            resolved TrainConfig + ModelConfig
+      normalisation.json     statistics fitted on the training split only
+      checkpoints/last.ckpt  resumable Lightning checkpoint (every N steps, on interrupt, at the end)
+      checkpoints/best.ckpt  best validation score so far
+      logs/metrics.csv       training curves (train/loss, val/loss, val/pearson_binwise)
+      model/                 the best model, self-describing (claster.model.checkpoint.save_model)
+      train_summary.json     best step, best validation score, wall time, sample counts, versions
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from claster.config import write_config_json
+from claster.config.train import STRUCTURE_OF_VARIANT, TrainConfig
+from claster.errors import InputError, StoreError
+
+__all__ = ["fit", "training_samples", "fit_normalisation", "versions", "store_checksum"]
+
+
+def store_checksum(store) -> str:
+    """sha256 of the store's manifest: ties a checkpoint to the store it was trained on."""
+    import hashlib
+
+    return hashlib.sha256((Path(store.path) / "manifest.json").read_bytes()).hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a checkpoint depends on."""
+    import lightning
+
+    import claster
+
+    return {"claster": claster.__version__, "torch": torch.__version__, "lightning": lightning.__version__,
+            "numpy": np.__version__}
+
+
+def training_samples(store, config: TrainConfig) -> dict[str, pd.DataFrame]:
+    """Usable genes per split (train, val), with the seeded training subset applied.
+
+    Returns a dict split -> DataFrame (columns of the store's sample index).
+    """
+    genes = store.genes
+    usable = genes[genes["usable"].astype(bool)]
+    out = {}
+    for split in ("train", "val"):
+        df = usable[usable["split"] == split].reset_index(drop=True)
+        if df.empty:
+            chroms = store.manifest.get("splits", {})
+            raise InputError(
+                f"the store {store.path} has no usable {split} genes (splits: {chroms}); choose other "
+                "--test-chroms/--val-chroms when preparing, or check the annotation"
+            )
+        out[split] = df
+    if config.max_train_samples is not None and len(out["train"]) > config.max_train_samples:
+        rng = np.random.default_rng(config.seed)
+        keep = np.sort(rng.choice(len(out["train"]), size=config.max_train_samples, replace=False))
+        out["train"] = out["train"].iloc[keep].reset_index(drop=True)
+    return out
+
+
+def _orientation(samples: pd.DataFrame, strand_oriented: bool) -> np.ndarray:
+    """Base orientation flag per sample: reversed for minus-strand genes when strand_oriented."""
+    if not strand_oriented:
+        return np.zeros(len(samples), dtype=bool)
+    return (samples["strand"] == "-").to_numpy()
+
+
+def fit_normalisation(windows, orientation: np.ndarray, *, augment_rev: bool, batch: int = 64) -> dict[str, Any]:
+    """Fit the SPEC §4 standardisation on the training windows only (SPEC §10).
+
+    Landscape and structure: one scalar mean/std each; target: per-bin mean/std over all training
+    samples (both orientations when ``augment_rev``).
+    """
+    from claster.data.transforms import PerBinStandardizer, ScalarStandardizer
+
+    land, struct = ScalarStandardizer(), ScalarStandardizer()
+    targets = []
+    n = len(windows)
+    for lo in range(0, n, batch):
+        idx = torch.arange(lo, min(n, lo + batch))
+        rev = torch.from_numpy(orientation[idx.numpy()])
+        land.partial_fit(windows.landscape(idx, rev))
+        s = windows.structure(idx, rev)
+        if s is not None:
+            struct.partial_fit(s)
+        y = windows.target(idx, rev)
+        targets.append(y)
+        if augment_rev:
+            targets.append(torch.flip(y, dims=(-1,)))
+    land.finalize()
+    target = PerBinStandardizer()
+    target.fit(torch.cat(targets).numpy())
+    out = {"landscape": land.to_dict(), "structure": None, "target": target.to_dict()}
+    if windows.structure_kind is not None:
+        struct.finalize()
+        out["structure"] = struct.to_dict()
+    return out
+
+
+def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) -> None:
+    cfg_path = out / "config.json"
+    if resume:
+        if not (out / "checkpoints" / "last.ckpt").is_file():
+            raise InputError(f"nothing to resume in {out}: no checkpoints/last.ckpt; start without --resume")
+        saved = json.loads(cfg_path.read_text())["train"]
+        mine = config.model_dump(mode="json")
+        keys = ("store", "variant", "context_bins", "output_bins", "batch_size", "seed", "augment_rev")
+        diff = [k for k in keys if saved.get(k) != mine.get(k)]
+        if diff:
+            raise InputError(
+                f"--resume with settings that differ from the run in {out}: {', '.join(diff)}; "
+                "resume with the original settings or start a new --out"
+            )
+    elif cfg_path.exists() and not force:
+        raise InputError(f"{out} already holds a training run; pass --resume to continue it or --force to restart")
+
+
+def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progress: bool = True) -> Path:
+    """Train ``config.variant`` on ``config.store`` and export the best model to ``config.out/model``.
+
+    Returns the run directory. Raises :class:`InputError`/:class:`StoreError` on unusable inputs.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from claster.config.model import ModelConfig
+    from claster.data.genome import GenomeWindows
+    from claster.store import open_store
+    from claster.train._plan import TrainingPlan
+
+    out = Path(config.out)
+    _check_run_dir(out, config, resume, force)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    store = open_store(config.store)
+    structure = STRUCTURE_OF_VARIANT[config.variant]
+    if structure is not None:
+        kind = "pchic" if structure == "pchic" else "contacts"
+        if store.manifest.get(kind) is None:
+            raise StoreError(
+                f"variant {config.variant} needs {kind} but the store {store.path} has none; "
+                f"prepare it with --{kind}"
+            )
+    samples = training_samples(store, config)
+    windows = {
+        split: GenomeWindows(store, df, context_bins=config.context_bins, output_bins=config.output_bins,
+                             structure=structure)
+        for split, df in samples.items()
+    }
+    orient = {split: _orientation(df, config.strand_oriented) for split, df in samples.items()}
+    if config.shuffle_targets:
+        perm = torch.from_numpy(np.random.default_rng(config.seed).permutation(len(samples["train"])))
+        windows["train"].target_index = windows["train"].target_index[perm]
+
+    norm_path = out / "normalisation.json"
+    if resume and norm_path.is_file():
+        normalisation = json.loads(norm_path.read_text())
+    else:
+        normalisation = fit_normalisation(windows["train"], orient["train"], augment_rev=config.augment_rev)
+    model_config = ModelConfig.for_variant(
+        config.variant,
+        n_tracks=len(store.track_names),
+        context_bins=config.context_bins,
+        output_bins=config.output_bins,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    write_config_json({"train": config.model_dump(mode="json"), "model": model_config.model_dump(mode="json"),
+                       "track_names": list(store.track_names), "store_manifest_sha256": store_checksum(store)},
+                      out / "config.json")
+    write_config_json(normalisation, norm_path)
+
+    plan = TrainingPlan(model_config.model_dump(mode="json"), config.model_dump(mode="json"), normalisation)
+    plan.windows = windows
+
+    n_train = len(samples["train"])
+    tr_idx = torch.arange(n_train)
+    tr_rev = torch.from_numpy(orient["train"])
+    if config.augment_rev:
+        tr_idx, tr_rev = torch.cat([tr_idx, tr_idx]), torch.cat([tr_rev, ~tr_rev])
+    gen = torch.Generator().manual_seed(config.seed)
+    train_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(tr_idx, tr_rev), batch_size=config.batch_size, shuffle=True,
+        drop_last=len(tr_idx) >= config.batch_size, generator=gen,
+    )
+    n_val = len(samples["val"])
+    val_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.arange(n_val), torch.from_numpy(orient["val"])),
+        batch_size=config.batch_size, shuffle=False,
+    )
+
+    ckpt_dir = out / "checkpoints"
+    best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/pearson_binwise", mode="max",
+                              save_top_k=1, enable_version_counter=False)
+    last_cb = _make_last_checkpoint_cls()(ckpt_dir / "last.ckpt", every_n_steps=config.checkpoint_every_steps)
+    callbacks: list = [best_cb, last_cb]
+    if config.early_stopping_patience:
+        callbacks.append(EarlyStopping(monitor="val/pearson_binwise", mode="max",
+                                       patience=config.early_stopping_patience))
+    trainer_kw: dict[str, Any] = {}
+    if config.val_check_steps:
+        trainer_kw.update(val_check_interval=config.val_check_steps, check_val_every_n_epoch=None)
+    else:
+        trainer_kw.update(check_val_every_n_epoch=config.val_every_n_epochs)
+    devices: Any = config.devices
+    if devices.isdigit():
+        devices = int(devices)
+    elif "," in devices:
+        devices = [int(d) for d in devices.split(",") if d]
+    trainer = L.Trainer(
+        default_root_dir=out,
+        max_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        max_time=timedelta(minutes=config.max_minutes) if config.max_minutes else None,
+        accelerator=config.accelerator,
+        devices=devices,
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        precision=config.precision,
+        gradient_clip_val=config.grad_clip,
+        gradient_clip_algorithm="norm",
+        callbacks=callbacks,
+        logger=CSVLogger(out, name="logs", version=""),
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=max(1, min(50, math.ceil(len(tr_idx) / config.batch_size))),
+        **trainer_kw,
+    )
+    started = time.time()
+    ckpt_path = str(ckpt_dir / "last.ckpt") if resume else None
+    trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+    if trainer.global_rank == 0:
+        trainer.save_checkpoint(ckpt_dir / "last.ckpt")
+        _export_best(out, plan, best_cb, store, config, model_config, normalisation, samples,
+                     wall_s=time.time() - started, trainer=trainer)
+    return out
+
+
+def _make_last_checkpoint_cls():
+    from lightning.pytorch.callbacks import Callback
+
+    class LastCheckpoint(Callback):
+        """Write ``last.ckpt`` every N optimiser steps, after each validation and on any exception.
+
+        So a killed run (Ctrl-C, SIGTERM, a crash) resumes from where it stopped with ``--resume``.
+        """
+
+        def __init__(self, path: Path, every_n_steps: int) -> None:
+            self.path = Path(path)
+            self.every = every_n_steps
+
+        def _save(self, trainer) -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".ckpt.tmp")
+            trainer.save_checkpoint(tmp)
+            if trainer.global_rank == 0 and tmp.exists():
+                os.replace(tmp, self.path)
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if trainer.global_step > 0 and trainer.global_step % self.every == 0:
+                self._save(trainer)
+
+        def on_exception(self, trainer, pl_module, exception) -> None:
+            self._save(trainer)
+
+    return LastCheckpoint
+
+
+def _export_best(out, plan, best_cb, store, config, model_config, normalisation, samples, *, wall_s, trainer):
+    from claster.model.checkpoint import save_model
+    from claster.train._plan import TrainingPlan
+
+    best_path = best_cb.best_model_path
+    if best_path and Path(best_path).is_file():
+        state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+        best = TrainingPlan(model_config.model_dump(mode="json"), config.model_dump(mode="json"), normalisation)
+        best.load_state_dict(state)
+        net = best.net
+        best_score = float(best_cb.best_model_score) if best_cb.best_model_score is not None else None
+    else:  # no validation ran (e.g. max_steps before the first validation): export the last weights
+        net = plan.net
+        best_score = None
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+    extra = {
+        "train_config": config.model_dump(mode="json"),
+        "normalisation": normalisation,
+        "track_names": list(store.track_names),
+        "store_manifest_sha256": store_checksum(store),
+        "structure": STRUCTURE_OF_VARIANT[config.variant],
+        "best_val_pearson_binwise": best_score,
+        "global_step": int(trainer.global_step),
+        "metrics": metrics,
+        "versions": versions(),
+    }
+    save_model(out / "model", net.cpu(), model_config, extra)
+    summary = {
+        "variant": config.variant,
+        "best_val_pearson_binwise": best_score,
+        "global_step": int(trainer.global_step),
+        "epochs_completed": int(trainer.current_epoch),
+        "wall_seconds": round(wall_s, 1),
+        "n_train_genes": len(samples["train"]),
+        "n_val_genes": len(samples["val"]),
+        "interrupted": bool(trainer.interrupted),
+        "versions": versions(),
+    }
+    write_config_json(summary, out / "train_summary.json")
