@@ -64,10 +64,18 @@ __all__ = [
 TRUTH_REQUIRED: tuple[str, ...] = ("chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "Regulated")
 """Columns every truth table needs (plus one of ``distanceToTSS`` or ``startTSS``)."""
 LINK_REQUIRED: tuple[str, ...] = ("chr", "start", "end")
-"""Columns every link table needs (plus the gene and score columns, ``TargetGene`` and ``score`` by default)."""
+"""Columns every link table needs (plus the gene and score columns: ``TargetGene``, ``score`` by default)."""
 
 SIM_TRUTH_COLUMNS: tuple[str, ...] = (
-    "enhancer_id", "chrom", "start_bp", "end_bp", "gene_id", "gene_name", "tss_bp", "distance_bp", "regulated",
+    "enhancer_id",
+    "chrom",
+    "start_bp",
+    "end_bp",
+    "gene_id",
+    "gene_name",
+    "tss_bp",
+    "distance_bp",
+    "regulated",
 )
 
 DistanceSource = Literal["auto", "column", "midpoint"]
@@ -136,11 +144,14 @@ def check_truth(truth: pd.DataFrame, *, source: str = "truth table") -> pd.DataF
     for c in ("chromStart", "chromEnd"):
         col = pd.to_numeric(df[c], errors="coerce")
         if col.isna().any():
-            raise InputError(f"{source}: column {c} has {int(col.isna().sum())} non-integer values; fix the file")
+            n = int(col.isna().sum())
+            raise InputError(f"{source}: column {c} has {n} non-integer values; fix the file")
         df[c] = col.astype(np.int64)
     bad = int((df["chromEnd"] <= df["chromStart"]).sum())
     if bad:
-        raise InputError(f"{source}: {bad} elements have chromEnd <= chromStart; coordinates must be 0-based half-open")
+        raise InputError(
+            f"{source}: {bad} elements have chromEnd <= chromStart; coordinates must be 0-based half-open"
+        )
     df["chrom"] = df["chrom"].astype(str)
     df["measuredGeneSymbol"] = df["measuredGeneSymbol"].astype(str)
     if len(df) == 0:
@@ -184,7 +195,9 @@ def truth_from_simulation(simdir: str | PathLike[str]) -> pd.DataFrame:
     raw = _read_tsv(path, "simulated truth")
     missing = [c for c in SIM_TRUTH_COLUMNS if c not in raw.columns]
     if missing:
-        raise InputError(f"simulated truth {path} lacks column(s) {', '.join(missing)}; re-run `claster simulate`")
+        raise InputError(
+            f"simulated truth {path} lacks column(s) {', '.join(missing)}; re-run `claster simulate`"
+        )
     df = pd.DataFrame(
         {
             "chrom": raw["chrom"].astype(str),
@@ -239,7 +252,8 @@ def check_links(
     for c in ("start", "end"):
         col = pd.to_numeric(df[c], errors="coerce")
         if col.isna().any():
-            raise InputError(f"{source}: column {c} has {int(col.isna().sum())} non-integer values; fix the file")
+            n = int(col.isna().sum())
+            raise InputError(f"{source}: column {c} has {n} non-integer values; fix the file")
         df[c] = col.astype(np.int64)
     df["chr"] = df["chr"].astype(str)
     df[gene_col] = df[gene_col].astype(str)
@@ -247,7 +261,9 @@ def check_links(
     return df
 
 
-def read_links(path: str | PathLike[str], *, score_col: str = "score", gene_col: str = "TargetGene") -> pd.DataFrame:
+def read_links(
+    path: str | PathLike[str], *, score_col: str = "score", gene_col: str = "TargetGene"
+) -> pd.DataFrame:
     """Read an ABC/ENCODE-rE2G-style link TSV (``chr, start, end, name, TargetGene, ..., score``)."""
     return check_links(
         _read_tsv(path, "links"), score_col=score_col, gene_col=gene_col, source=f"links file {Path(path)}"
@@ -266,7 +282,8 @@ def _check_scores(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np
     if y.size == 0:
         raise InputError("no pairs to score")
     if np.isnan(s).any():
-        raise InputError(f"{int(np.isnan(s).sum())} scores are NaN; fill or drop them before computing metrics")
+        n_nan = int(np.isnan(s).sum())
+        raise InputError(f"{n_nan} scores are NaN; fill or drop them before computing metrics")
     return y, s
 
 
@@ -281,7 +298,9 @@ def _binary_clf_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndar
     return fps, tps, s[idx]
 
 
-def precision_recall_curve(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def precision_recall_curve(
+    y_true: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision and recall at each distinct score threshold (``score >= t`` predicted positive).
 
     Returns ``precision, recall, thresholds`` ordered by *decreasing* threshold, each ``(T,)``
@@ -311,7 +330,7 @@ def roc_curve(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def average_precision(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Average precision ``sum_n (R_n - R_{n-1}) P_n`` (step-wise, scikit-learn's AUPRC); NaN without positives."""
+    """Average precision ``sum_n (R_n - R_{n-1}) P_n`` (step-wise, scikit-learn's); NaN without positives."""
     precision, recall, _ = precision_recall_curve(y_true, score)
     if np.isnan(recall).any():
         return float("nan")
@@ -319,7 +338,7 @@ def average_precision(y_true: np.ndarray, score: np.ndarray) -> float:
 
 
 def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve (trapezoids; a tie between a positive and a negative counts 1/2); NaN with one class."""
+    """Area under the ROC curve (trapezoids: a positive–negative tie counts 1/2); NaN with one class."""
     fpr, tpr, _ = roc_curve(y_true, score)
     if np.isnan(fpr).any() or np.isnan(tpr).any():
         return float("nan")
@@ -333,9 +352,10 @@ def precision_at_recall(y_true: np.ndarray, score: np.ndarray, min_recall: float
     positives.
     """
     precision, recall, thr = precision_recall_curve(y_true, score)
-    if np.isnan(recall).any():
+    reached = recall >= min_recall - 1e-12
+    if np.isnan(recall).any() or not reached.any():
         return {"precision": float("nan"), "recall": float("nan"), "threshold": float("nan")}
-    i = int(np.argmax(recall >= min_recall - 1e-12))
+    i = int(np.argmax(reached))
     return {"precision": float(precision[i]), "recall": float(recall[i]), "threshold": float(thr[i])}
 
 
@@ -365,7 +385,9 @@ def best_f1(y_true: np.ndarray, score: np.ndarray) -> dict[str, float | int]:
     }
 
 
-def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, min_recall: float = 0.7) -> dict[str, Any]:
+def classification_metrics(
+    y_true: np.ndarray, score: np.ndarray, *, min_recall: float = 0.7
+) -> dict[str, Any]:
     """``auprc``, ``auroc``, ``precision_at_70_recall`` (for ``min_recall=0.7``; the key follows
     ``min_recall`` in percent), ``threshold_at_70_recall`` and ``best_f1`` (a dict, see :func:`best_f1`)."""
     pct = round(min_recall * 100)
@@ -427,8 +449,9 @@ def score_truth_pairs(
     link_chroms = set(links["chr"].astype(str))
     if links.shape[0] and not (truth_chroms & link_chroms):
         raise InputError(
-            f"the links share no chromosome with the truth (links: {', '.join(sorted(link_chroms)[:3])}, ...; "
-            f"truth: {', '.join(sorted(truth_chroms)[:3])}, ...); check the assembly and the 'chr' prefix"
+            f"the links share no chromosome with the truth (links: {', '.join(sorted(link_chroms)[:3])}, "
+            f"...; truth: {', '.join(sorted(truth_chroms)[:3])}, ...); "
+            "check the assembly and the 'chr' prefix"
         )
     t = pd.DataFrame(
         {
@@ -439,7 +462,8 @@ def score_truth_pairs(
             "_tidx": np.arange(len(truth)),
         }
     )
-    lk = links.loc[links[gene_col].astype(str).isin(set(t["_gene"])), ["chr", gene_col, "start", "end", score_col]]
+    wanted = links[gene_col].astype(str).isin(set(t["_gene"]))
+    lk = links.loc[wanted, ["chr", gene_col, "start", "end", score_col]]
     lk = pd.DataFrame(
         {
             "_chrom": lk["chr"].astype(str).to_numpy(),
@@ -461,7 +485,10 @@ def score_truth_pairs(
 
 
 def _distance(truth: pd.DataFrame, source: DistanceSource) -> tuple[np.ndarray, str]:
-    has_col = "distanceToTSS" in truth.columns and pd.to_numeric(truth["distanceToTSS"], errors="coerce").notna().all()
+    has_col = (
+        "distanceToTSS" in truth.columns
+        and pd.to_numeric(truth["distanceToTSS"], errors="coerce").notna().all()
+    )
     if source == "auto":
         source = "column" if has_col else "midpoint"
     if source == "column":
@@ -471,7 +498,9 @@ def _distance(truth: pd.DataFrame, source: DistanceSource) -> tuple[np.ndarray, 
     if source != "midpoint":
         raise InputError(f"distance must be 'auto', 'column' or 'midpoint'; got {source!r}")
     if "startTSS" not in truth.columns or pd.to_numeric(truth["startTSS"], errors="coerce").isna().any():
-        raise InputError("the truth table has no complete startTSS column for the midpoint distance; use distance='column'")
+        raise InputError(
+            "the truth table has no complete startTSS column for the midpoint distance; use distance='column'"
+        )
     mid = (truth["chromStart"].to_numpy(np.int64) + truth["chromEnd"].to_numpy(np.int64)) // 2
     tss = pd.to_numeric(truth["startTSS"]).to_numpy(np.float64)
     return np.abs(mid - tss), "midpoint"
@@ -545,7 +574,8 @@ def benchmark_links(
     }
     columns: dict[str, np.ndarray] = {}
     if links is not None:
-        links = check_links(links, score_col=score_col, gene_col=gene_col) if "n_nan_score" not in links.attrs else links
+        if "n_nan_score" not in links.attrs:
+            links = check_links(links, score_col=score_col, gene_col=gene_col)
         link_scores, n_overlap, tgc = score_truth_pairs(
             truth, links, score_col=score_col, gene_col=gene_col, truth_gene_col=truth_gene_col
         )
@@ -598,7 +628,7 @@ def benchmark_links(
 
 
 def metrics_json(result: dict[str, Any]) -> dict[str, Any]:
-    """The JSON part of a :func:`benchmark_links` result (drops ``scored_pairs`` and ``curves``; NaN → None)."""
+    """The JSON part of a :func:`benchmark_links` result: no ``scored_pairs`` or ``curves``; NaN → None."""
 
     def clean(v: Any) -> Any:
         if isinstance(v, dict):

@@ -52,10 +52,11 @@ def evaluate(run, store_path, *, split: str = "test", out, device: str = "cpu", 
     """Evaluate a trained run on the usable forward samples of ``split``; returns the metrics dict."""
     from claster.analysis.predictor import Predictor
     from claster.io.writers import write_tsv
-    from claster.plots.evaluation import plot_density, plot_profiles, save_figure
-    from claster.store import open_store
-
+    from claster.plots import save_figure
+    from claster.plots.evaluation import plot_density
     import torch
+
+    from claster.store import open_store
 
     store = open_store(store_path)
     predictor = Predictor(run, device=device)
@@ -104,30 +105,31 @@ def evaluate(run, store_path, *, split: str = "test", out, device: str = "cpu", 
 
 
 def _profiles_figure(pred, true, samples, rows, store):
-    """One panel per chosen gene: observed vs predicted profile with the gene models underneath."""
+    """One two-panel block per chosen gene: observed vs predicted profile over the gene models."""
+    from matplotlib.figure import Figure
+
     from claster.plots.evaluation import plot_profiles
 
-    figs = []
-    for r in rows:
+    n = len(rows)
+    fig = Figure(figsize=(10, 3.2 * n), layout="constrained")
+    grid = fig.add_gridspec(2 * n, 1, height_ratios=[3, 1] * n)
+    half_bp = (pred.shape[1] // 2 + 1) * 1000
+    genes = store.genes
+    for j, r in enumerate(rows):
         s = samples.iloc[r]
-        half = pred.shape[1] // 2 * 1000
-        near = store.genes[(store.genes["chrom"] == s.chrom)
-                           & (store.genes["end_bp"] > s.tss_bp - half) & (store.genes["start_bp"] < s.tss_bp + half)]
-        figs.append((f"{s.gene_name} ({s.chrom}:{s.tss_bp:,} {s.strand})",
-                     {"observed": true[r], "predicted": pred[r]}, near, int(s.tss_bp)))
-    return plot_profiles_grid(figs)
-
-
-def plot_profiles_grid(panels):
-    """Stack profile panels (title, profiles, gene models, tss) vertically in one Figure."""
-    from claster.plots.evaluation import plot_profiles
-
-    return plot_profiles(panels)
+        near = genes[(genes["chrom"] == s.chrom) & (genes["end_bp"] > s.tss_bp - half_bp)
+                     & (genes["start_bp"] < s.tss_bp + half_bp)]
+        ax_p = fig.add_subplot(grid[2 * j])
+        ax_g = fig.add_subplot(grid[2 * j + 1], sharex=ax_p)
+        plot_profiles({"observed": true[r], "predicted": pred[r]}, near, int(s.tss_bp),
+                      title=f"{s.gene_name} ({s.strand} strand)", chrom=str(s.chrom), axes=(ax_p, ax_g))
+    return fig
 
 
 def compare_runs(metric_files: list[Path], out: Path) -> None:
     """Bar chart comparing several ``metrics.json`` files (one bar group per run)."""
-    from claster.plots.evaluation import plot_run_comparison, save_figure
+    from claster.plots import save_figure
+    from claster.plots.evaluation import plot_run_comparison
 
     metrics = {}
     for f in metric_files:

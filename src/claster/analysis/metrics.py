@@ -54,7 +54,8 @@ def _as_float_array(x: object, name: str) -> np.ndarray:
     n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
     if n_bad:
         raise InputError(
-            f"{name} has {n_bad} non-finite values (NaN or inf); replace them (e.g. with 0) before computing metrics"
+            f"{name} has {n_bad} non-finite values (NaN or inf); "
+            "replace them (e.g. with 0) before computing metrics"
         )
     return arr
 
@@ -63,7 +64,9 @@ def _check_pair(pred: object, true: object) -> tuple[np.ndarray, np.ndarray]:
     p = _as_float_array(pred, "pred")
     t = _as_float_array(true, "true")
     if p.shape != t.shape:
-        raise InputError(f"pred has shape {p.shape} but true has shape {t.shape}; pass arrays of the same shape")
+        raise InputError(
+            f"pred has shape {p.shape} but true has shape {t.shape}; pass arrays of the same shape"
+        )
     if p.size == 0:
         raise InputError("pred and true are empty; pass at least one sample")
     return p, t
@@ -88,7 +91,7 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     if sxx <= 0.0 or syy <= 0.0:
         return float("nan")
     r = float(np.dot(xc, yc)) / np.sqrt(sxx * syy)
-    return float(min(1.0, max(-1.0, r)))
+    return float(np.clip(r, -1.0, 1.0))
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -173,7 +176,7 @@ class StreamingPearson:
         if self.n < 2 or self.m2_x <= 0.0 or self.m2_y <= 0.0:
             return float("nan")
         r = self.c_xy / np.sqrt(self.m2_x * self.m2_y)
-        return float(min(1.0, max(-1.0, r)))
+        return float(np.clip(r, -1.0, 1.0))
 
 
 def binwise_correlations(
@@ -249,7 +252,9 @@ def gene_body_bins(
     end = genes["end_bp"].to_numpy(dtype=np.int64)
     bad = int(np.count_nonzero(end <= start))
     if bad:
-        raise InputError(f"{bad} genes have end_bp <= start_bp; gene bounds must be 0-based half-open [start, end)")
+        raise InputError(
+            f"{bad} genes have end_bp <= start_bp; gene bounds must be 0-based half-open [start, end)"
+        )
     centre = genes["tss_bp"].to_numpy(dtype=np.int64) if center_bp is None else np.broadcast_to(
         np.asarray(center_bp, dtype=np.int64), start.shape
     )
@@ -377,7 +382,8 @@ def gene_body_means(
     prof = np.asarray(profiles)
     if prof.ndim != 2 or prof.shape[0] != len(genes):
         raise InputError(
-            f"profiles have shape {prof.shape} but the gene table has {len(genes)} rows; pass one row per profile"
+            f"profiles have shape {prof.shape} but the gene table has {len(genes)} rows; "
+            "pass one row per profile"
         )
     lo, hi = gene_body_bins(genes, bin_bp=bin_bp, n_bins=prof.shape[1], orientation=orientation)
     return body_simpson(prof, lo, hi, mean=True, clip_min=clip_min)
@@ -473,9 +479,9 @@ def evaluation_table(
     out["pred_body_mean"] = body_simpson(p, lo, hi, clip_min=clip_min)
     out["body_lo_bin"] = lo
     out["body_hi_bin"] = hi
-    clip = (lambda x: np.maximum(x, clip_min)) if clip_min is not None else (lambda x: x)
-    out["true_total"] = clip(t).sum(axis=1)
-    out["pred_total"] = clip(p).sum(axis=1)
+    tc, pc = (t, p) if clip_min is None else (np.maximum(t, clip_min), np.maximum(p, clip_min))
+    out["true_total"] = tc.sum(axis=1)
+    out["pred_total"] = pc.sum(axis=1)
     out["mse_log2"] = ((log2p1(p, clip_min) - log2p1(t, clip_min)) ** 2).mean(axis=1)
     return out
 

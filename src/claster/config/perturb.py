@@ -211,7 +211,9 @@ def parse_region(value: Any) -> Any:
 
 
 Region = Annotated[
-    Annotated[BedRegion, Tag("bed")] | Annotated[GeneRegion, Tag("gene")] | Annotated[OffsetRegion, Tag("offset")],
+    Annotated[BedRegion, Tag("bed")]
+    | Annotated[GeneRegion, Tag("gene")]
+    | Annotated[OffsetRegion, Tag("offset")],
     Discriminator(lambda v: v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)),
     BeforeValidator(parse_region),
 ]
@@ -291,7 +293,9 @@ class CopyOp(StrictModel):
         description="Region copied: an offset region is read from the window (its current state); "
         "a BED interval or gene is read from the genome tracks (see `read_from`).",
     )
-    to_offset_bp: int | None = Field(default=None, description="Paste point relative to the window centre, bp.")
+    to_offset_bp: int | None = Field(
+        default=None, description="Paste point relative to the window centre, bp."
+    )
     to_position: str | None = Field(default=None, description="Paste point as 'chrom:pos' (absolute, bp).")
     anchor: Literal["start", "centre"] = Field(
         default="start", description="Whether the paste point is the start or the centre of the block."
@@ -311,7 +315,9 @@ class CopyOp(StrictModel):
         if self.to_position is not None:
             _position(self.to_position)
         if self.read_from == "genome" and isinstance(self.source, OffsetRegion):
-            raise ValueError("read_from: genome needs an absolute source (BED interval or gene), not an offset")
+            raise ValueError(
+                "read_from: genome needs an absolute source (BED interval or gene), not an offset"
+            )
         return self
 
     def position(self) -> tuple[str, int] | None:
@@ -327,7 +333,9 @@ class InsertPromoterOp(StrictModel):
         default=None, description="Gene whose promoter is copied; default the window's centre gene."
     )
     flank_bp: int = Field(default=10_000, gt=0, description="Promoter half-width in bp (SPEC §6: 10 kbp).")
-    to_offset_bp: int = Field(default=-100_000, description="Centre of the pasted promoter, bp from the centre.")
+    to_offset_bp: int = Field(
+        default=-100_000, description="Centre of the pasted promoter, bp from the centre."
+    )
 
     def expand(self) -> list[CopyOp]:
         """The equivalent primitive copy."""
@@ -360,8 +368,11 @@ class TransplantOp(StrictModel):
         """The equivalent primitive copy."""
         return [
             CopyOp(
-                source=self.source, to_offset_bp=self.to_offset_bp, anchor="start",
-                tracks=self.tracks, read_from="genome",
+                source=self.source,
+                to_offset_bp=self.to_offset_bp,
+                anchor="start",
+                tracks=self.tracks,
+                read_from="genome",
             )
         ]
 
@@ -376,7 +387,7 @@ def primitive_ops(ops: list[Any]) -> list[SilenceOp | ScaleOp | FlipOp | CopyOp]
     """Expand convenience operations (insert_promoter, transplant) into primitive ones, in order."""
     out: list[Any] = []
     for op in ops:
-        out.extend(op.expand() if hasattr(op, "expand") else [op])
+        out.extend(op.expand() if isinstance(op, InsertPromoterOp | TransplantOp) else [op])
     return out
 
 
@@ -387,7 +398,9 @@ class ActiveFilter(StrictModel):
     """Perturb an element only when it is active: mean ``track`` over its bins > ``threshold`` (SPEC §6)."""
 
     track: str = Field(default="H3K27ac", description="Track tested (SPEC §6: H3K27ac).")
-    threshold: float = Field(default=10.0, description="Mean over the element's bins must exceed this (track units).")
+    threshold: float = Field(
+        default=10.0, description="Mean over the element's bins must exceed this (track units)."
+    )
     bin_rule: BinRule = Field(default="element", description="Interval -> bins rule (SPEC §6 element rule).")
 
 

@@ -198,13 +198,15 @@ def read_binned(
         for start in range(0, n_bins * bin_bp, chunk_bp):
             end = min(start + chunk_bp, n_bins * bin_bp)
             span = end - start
-            acc = np.zeros(span, dtype=np.float64)
-            covered = np.zeros(span, dtype=bool)
+            acc = None
+            covered = None
             for bw, p, c, flen in zip(handles, paths, chroms, file_lens, strict=True):
                 stop = min(end, flen, total)
                 if stop <= start:
                     continue
                 try:
+                    if not bw.intervals(c, start, stop):  # no data in this span: skip the per-base read
+                        continue
                     v = bw.values(c, start, stop, numpy=True)
                 except RuntimeError as e:
                     raise InputError(
@@ -212,8 +214,14 @@ def read_binned(
                         "data block); re-create or re-download it"
                     ) from e
                 ok = np.isfinite(v)
+                if acc is None:
+                    acc = np.zeros(span, dtype=np.float64)
+                    covered = np.zeros(span, dtype=bool)
                 acc[: stop - start] += np.where(ok, v, 0.0)
                 covered[: stop - start] |= ok
+            if acc is None:  # out is already 0 there
+                n_empty += span // bin_bp
+                continue
             n_last = total - (n_bins - 1) * bin_bp if end == n_bins * bin_bp else bin_bp
             means, empty = _bin_reduce(acc, covered, bin_bp, missing_as_zero, n_last)
             out[start // bin_bp : end // bin_bp] = means

@@ -150,18 +150,106 @@ def _text_to_cool(
     )
 
 
+def _ice_arrays(
+    b1: np.ndarray,
+    b2: np.ndarray,
+    count: np.ndarray,
+    n_bins: int,
+    chrom_offsets: np.ndarray,
+    *,
+    ignore_diags: int = 2,
+    mad_max: float = 5,
+    min_nnz: int = 10,
+    tol: float = 1e-5,
+    max_iters: int = 200,
+) -> tuple[np.ndarray, bool]:
+    """Genome-wide ICE on in-memory pixels, step for step as ``cooler.balance_cooler``'s defaults.
+
+    Same filters (diagonals ``< ignore_diags`` zeroed, bins with fewer than ``min_nnz`` non-zero
+    pixels dropped, MAD-max on per-chromosome median-normalised marginals), same iteration and
+    stopping rule, same final rescaling of the marginals to 1. Returns (bias (n_bins,) float64 with
+    NaN for dropped bins, converged). Tested against ``cooler.balance_cooler`` in tests/io.
+    """
+    import scipy.sparse as sp
+
+    data = count.astype(np.float64).copy()
+    data[np.abs(b1 - b2) < ignore_diags] = 0.0
+    offdiag = b1 != b2
+
+    def marginalize(v: np.ndarray) -> np.ndarray:
+        return np.bincount(b1[offdiag], weights=v[offdiag], minlength=n_bins) + np.bincount(
+            b2, weights=v, minlength=n_bins
+        )
+
+    # Symmetric matrix with the main diagonal once, as cooler's _marginalize counts it:
+    # marginalize(bias[b1] * bias[b2] * data) == bias * (sym @ bias).
+    nz = data != 0
+    rows = np.concatenate([b1[nz], b2[nz & offdiag]])
+    cols = np.concatenate([b2[nz], b1[nz & offdiag]])
+    vals = np.concatenate([data[nz], data[nz & offdiag]])
+    sym = sp.csr_matrix((vals, (rows, cols)), shape=(n_bins, n_bins))
+
+    bias = np.ones(n_bins, dtype=np.float64)
+    if min_nnz > 0:
+        bias[marginalize((data != 0).astype(np.float64)) < min_nnz] = 0
+    marg = marginalize(data)
+    if mad_max > 0:
+        for lo, hi in zip(chrom_offsets[:-1], chrom_offsets[1:], strict=True):
+            c = marg[lo:hi]
+            marg[lo:hi] = c / np.median(c[c > 0])
+        log_nz = np.log(marg[marg > 0])
+        med = np.median(log_nz)
+        dev = np.median(np.abs(log_nz - med))
+        bias[marg < np.exp(med - mad_max * dev)] = 0
+    var = np.inf
+    nzmarg = np.zeros(0)
+    for _ in range(max_iters):
+        marg = bias * (sym @ bias)
+        nzmarg = marg[marg != 0]
+        if not len(nzmarg):
+            return np.full(n_bins, np.nan), False
+        marg = marg / nzmarg.mean()
+        marg[marg == 0] = 1
+        bias /= marg
+        var = nzmarg.var()
+        if var < tol:
+            break
+    scale = nzmarg.mean()
+    bias[bias == 0] = np.nan
+    bias /= np.sqrt(scale)
+    return bias, bool(var < tol)
+
+
+IN_MEMORY_ICE_MAX_PIXELS = 50_000_000
+
+
 def _ice(uri: str) -> np.ndarray:
+    """ICE bias of a cooler with cooler's default parameters, without writing to the file.
+
+    Up to :data:`IN_MEMORY_ICE_MAX_PIXELS` stored pixels the pixel table is loaded once and iterated
+    in memory (:func:`_ice_arrays`, ~100x faster than re-reading the file every iteration); larger
+    coolers go through ``cooler.balance_cooler(clr, store=False)``.
+    """
     import cooler
 
     clr = cooler.Cooler(uri)
-    with warnings.catch_warnings():
-        # cooler's own convergence/zero-division warnings: the result is checked below instead.
-        warnings.simplefilter("ignore")
-        bias, stats = cooler.balance_cooler(clr, store=False)
-    if not stats.get("converged", True):
+    nnz = int(clr.info["nnz"])
+    if nnz <= IN_MEMORY_ICE_MAX_PIXELS:
+        with clr.open("r") as h5:
+            b1 = h5["pixels/bin1_id"][:].astype(np.int64)
+            b2 = h5["pixels/bin2_id"][:].astype(np.int64)
+            cnt = h5["pixels/count"][:]
+            offsets = h5["indexes/chrom_offset"][:].astype(np.int64)
+        bias, converged = _ice_arrays(b1, b2, cnt, int(clr.info["nbins"]), offsets)
+    else:
+        with warnings.catch_warnings():
+            # cooler's ConvergenceWarning: reported below as a ClasterWarning instead.
+            warnings.simplefilter("ignore")
+            bias, stats = cooler.balance_cooler(clr, store=False)
+        converged = bool(stats.get("converged", True))
+    if not converged:
         warnings.warn(
-            f"ICE balancing of {uri} did not converge in {stats.get('max_iters', '?')} iterations; "
-            "values may be imprecise",
+            f"ICE balancing of {uri} did not converge in 200 iterations; balanced values may be imprecise",
             ClasterWarning,
             stacklevel=3,
         )
@@ -190,8 +278,6 @@ def open_contacts(
     ContactSource
         Use as a context manager (a text dump's temporary cooler is removed on exit).
     """
-    import cooler
-
     path, _ = parse_cool_uri(source)
     if not path.exists():
         raise InputError(f"{what} file {path} does not exist; check the path")
@@ -218,31 +304,39 @@ def open_contacts(
                 f"{what} chromosome {chrom!r} is not in the chromosome sizes; check --contacts-chrom/--chrom-sizes"
             )
         tmp = tempfile.TemporaryDirectory(prefix="claster-contacts-")
-        cool = Path(tmp.name) / "contacts.cool"
-        try:
-            _text_to_cool(path, int(bin_bp), chrom, int(chrom_sizes[chrom]), cool, what)
-        except BaseException:
+        uri = str(Path(tmp.name) / "contacts.cool")
+    try:
+        if tmp is not None:
+            _text_to_cool(path, int(bin_bp), chrom, int(chrom_sizes[chrom]), Path(uri), what)
+        return _settle_balancing(source, uri, tmp, what)
+    except BaseException:
+        if tmp is not None:
             tmp.cleanup()
-            raise
-        uri = str(cool)
+        raise
+
+
+def _settle_balancing(
+    source: str, uri: str, tmp: tempfile.TemporaryDirectory | None, what: str
+) -> ContactSource:
+    import cooler
+
     clr = cooler.Cooler(uri)
     resolution = clr.binsize
     if resolution is None:
         raise InputError(f"{what} {source} has variable-size bins; give a fixed-resolution cooler")
     sizes = {str(k): int(v) for k, v in clr.chromsizes.items()}
     if "weight" in clr.bins().columns:
-        divisive = bool(clr.open("r")["bins/weight"].attrs.get("divisive_weights", False))
-        src = ContactSource(source, uri, int(resolution), BALANCING_COOLER, sizes, None, divisive, tmp)
-    else:
-        warnings.warn(
-            f"contacts {source} have no balancing weights; ICE-balancing them in memory with cooler's "
-            f"defaults (recorded in the manifest as '{BALANCING_ICE}')",
-            ClasterWarning,
-            stacklevel=2,
-        )
-        bias = _ice(uri)
-        src = ContactSource(source, uri, int(resolution), BALANCING_ICE, sizes, bias, False, tmp)
-    return src
+        with clr.open("r") as h5:
+            divisive = bool(h5["bins/weight"].attrs.get("divisive_weights", False))
+        return ContactSource(source, uri, int(resolution), BALANCING_COOLER, sizes, None, divisive, tmp)
+    warnings.warn(
+        f"contacts {source} have no balancing weights; ICE-balancing them in memory with cooler's "
+        f"defaults (recorded in the manifest as '{BALANCING_ICE}')",
+        ClasterWarning,
+        stacklevel=3,
+    )
+    bias = _ice(uri)
+    return ContactSource(source, uri, int(resolution), BALANCING_ICE, sizes, bias, False, tmp)
 
 
 def read_band(

@@ -1,0 +1,149 @@
+"""``claster benchmark``: score predictions against ground truth (``crispr``: SPEC §7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from claster.cli._app import app
+
+benchmark_app = typer.Typer(
+    help="Benchmark predictions against ground truth.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@benchmark_app.command("crispr")
+def crispr(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (metrics.json, scored_pairs.tsv, pr_curve.png, roc_curve.png).",
+            show_default=False,
+        ),
+    ],
+    links: Annotated[
+        Path | None,
+        typer.Argument(
+            help="ABC/ENCODE-rE2G-style link TSV (chr, start, end, TargetGene, score columns); "
+            "omit to compute the baselines only.",
+            show_default=False,
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            help="EPCrisprBenchmark-format truth TSV(.gz): chrom, chromStart, chromEnd, measuredGeneSymbol, "
+            "Regulated, distanceToTSS/startTSS (bp; GRCh38 for the published files).",
+        ),
+    ] = None,
+    truth_from_simulation: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth-from-simulation",
+            help="Score against a simulated genome's truth instead of --truth: the folder written by "
+            "`claster simulate` (it holds truth/pairs.tsv).",
+        ),
+    ] = None,
+    score_col: Annotated[
+        str,
+        typer.Option("--score-col", help="Link column used as the score (higher = more likely regulatory)."),
+    ] = "score",
+    gene_col: Annotated[
+        str, typer.Option("--gene-col", help="Link column naming the target gene (symbol or Ensembl id).")
+    ] = "TargetGene",
+    distance: Annotated[
+        str,
+        typer.Option(
+            "--distance",
+            help="Distance (bp) of the distance baseline: 'column' = |distanceToTSS| of the truth, "
+            "'midpoint' = |element midpoint - startTSS|, 'auto' = the column when present.",
+        ),
+    ] = "auto",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random baseline.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing DIR/metrics.json.")] = False,
+) -> None:
+    """CRISPRi enhancer–gene benchmark: AUPRC, AUROC, precision at 70 % recall and the best-F1
+    confusion matrix for the links and for the distance and random baselines; PR and ROC figures."""
+    from claster.analysis.crispr import benchmark_links, metrics_json, read_crispr_truth, read_links
+    from claster.analysis.crispr import truth_from_simulation as sim_truth
+    from claster.errors import InputError
+
+    if (truth is None) == (truth_from_simulation is None):
+        raise typer.BadParameter("give exactly one of --truth FILE or --truth-from-simulation SIMDIR")
+    if distance not in ("auto", "column", "midpoint"):
+        raise typer.BadParameter(f"--distance must be auto, column or midpoint; got {distance!r}")
+    metrics_path = out / "metrics.json"
+    if metrics_path.exists() and not force:
+        raise InputError(
+            f"{metrics_path} already exists; pass --force to overwrite it or choose another --out"
+        )
+
+    if truth is not None:
+        truth_df = read_crispr_truth(truth)
+    else:
+        assert truth_from_simulation is not None
+        truth_df = sim_truth(truth_from_simulation)
+    links_df = read_links(links, score_col=score_col, gene_col=gene_col) if links is not None else None
+    result = benchmark_links(
+        links_df,
+        truth_df,
+        score_col=score_col,
+        gene_col=gene_col,
+        distance=distance,  # type: ignore[arg-type]
+        seed=seed,
+    )
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from claster.plots import save_figure
+    from claster.plots.crispr import plot_pr_curves, plot_roc_curves
+
+    out.mkdir(parents=True, exist_ok=True)
+    summary = metrics_json(result)
+    summary["links_file"] = str(links) if links is not None else None
+    summary["truth_file"] = str(truth) if truth is not None else None
+    summary["truth_simulation"] = str(truth_from_simulation) if truth_from_simulation is not None else None
+    name = "simulated truth" if truth is None else truth.name
+    pr = plot_pr_curves(result["curves"], base_rate=result["base_rate"], title=name)
+    save_figure(pr, out / "pr_curve.png")
+    save_figure(plot_roc_curves(result["curves"], title=name), out / "roc_curve.png")
+    _atomic_write_text(out / "scored_pairs.tsv", result["scored_pairs"].to_csv(sep="\t", index=False))
+    _atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
+
+    parts = []
+    if links is not None:
+        parts.append(f"links AUPRC {result['auprc']:.4f} (unmatched {result['n_unmatched']})")
+    parts.append(f"distance {result['baselines']['distance']['auprc']:.4f}")
+    parts.append(f"random {result['baselines']['random']['auprc']:.4f}")
+    head = f"{result['n_pairs']} pairs, {result['n_positive']} positive: "
+    typer.echo(head + "; ".join(parts) + f"; wrote {out}")
