@@ -100,7 +100,7 @@ def main() -> None:
     ours = integrated_gradients(model, {"landscape": x}, {"landscape": b}, bins, **kw)["landscape"]
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ref = _captum_loop(model, x, b, bins, args.steps, args.batch_size)
+    ref = _captum_loop(model, x, b[None], bins, args.steps, args.batch_size)
     t_capt = time.perf_counter() - t0
     pred_o, pred_c = predict(len(bins))
     res["subset"] = {

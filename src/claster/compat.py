@@ -122,8 +122,8 @@ def eir_to_claster_state_dict(state: Mapping[str, torch.Tensor]) -> tuple[dict[s
         unmapped.append(name)
     if len(structure_inputs) > 1:
         raise CheckpointError(
-            f"the EIR state dict has {len(structure_inputs)} non-landscape inputs ({', '.join(sorted(structure_inputs))}); "
-            "ClasterNet takes one contact-map branch"
+            f"the EIR state dict has {len(structure_inputs)} non-landscape inputs "
+            f"({', '.join(sorted(structure_inputs))}); ClasterNet takes one contact-map branch"
         )
     if heads:
         columns = list(heads)
@@ -142,7 +142,9 @@ def _listing(names: list[str], limit: int = 8) -> str:
     return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
 
 
-def load_eir_state_dict(model: nn.Module, path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor]) -> None:
+def load_eir_state_dict(
+    model: nn.Module, path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor]
+) -> None:
     """Load an EIR 0.1.43 state dict (a path or a mapping) into ``model`` (a ClasterNet), in place.
 
     Every renamed tensor must match a parameter of ``model`` in name and shape, and every parameter
@@ -166,9 +168,12 @@ def load_eir_state_dict(model: nn.Module, path_or_state_dict: str | os.PathLike 
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected ({_listing(unexpected)})")
         if mismatched:
-            parts.append(f"{len(mismatched)} with other shapes (state dict vs model: {_listing(mismatched, 4)})")
+            parts.append(
+                f"{len(mismatched)} with other shapes (state dict vs model: {_listing(mismatched, 4)})"
+            )
         raise CheckpointError(
-            "the EIR state dict does not fit this model: " + "; ".join(parts)
-            + "; build the model with the variant, tracks, context and output bins the original was trained with"
+            "the EIR state dict does not fit this model: "
+            + "; ".join(parts)
+            + "; build the model with the variant, tracks, context and output bins of the original run"
         )
     model.load_state_dict({k: v.to(dtype=own[k].dtype) for k, v in renamed.items()}, strict=True)

@@ -32,7 +32,8 @@ def test_no_weight_decay_on_swish_beta():
     from claster.model import ClasterNet
     from claster.model.blocks import Swish
 
-    net = ClasterNet(ModelConfig.for_variant("landscape", context_bins=201, output_bins=19))
+    net = ClasterNet(ModelConfig.for_variant("landscape", context_bins=201, output_bins=19,
+                                             landscape_layers=(1, 1), fusion_blocks=1))
     groups = split_weight_decay(net, 1e-4)
     betas = {id(p) for m in net.modules() if isinstance(m, Swish) for p in m.parameters(recurse=False)}
     assert betas, "the network has learnable Swish betas"

@@ -42,7 +42,13 @@ __all__ = [
     "solve_conv_params",
 ]
 
-VARIANTS: tuple[str, ...] = ("landscape", "landscape_attention", "microc_rotated", "microc_square", "promchic")
+VARIANTS: tuple[str, ...] = (
+    "landscape",
+    "landscape_attention",
+    "microc_rotated",
+    "microc_square",
+    "promchic",
+)
 """Variant names (SPEC §3): landscape only (the paper's pure_conv), landscape with a transformer after
 the last block, and landscape plus a rotated Micro-C, square Micro-C or promoter-capture Hi-C branch."""
 
@@ -185,26 +191,40 @@ class BranchPlan:
 class CNNBranchConfig(StrictModel):
     """One "cnn" input branch (SPEC §3), in the original's terms. Sizes in bins, probabilities in [0, 1]."""
 
-    channel_exp_base: int = Field(5, ge=0, le=10, description="§3: residual channels 2**base, doubling per layer group")
+    channel_exp_base: int = Field(
+        5, ge=0, le=10, description="§3: residual channels 2**base, doubling per layer group"
+    )
     first_channel_expansion: int = Field(2, ge=1, description="§3: first conv has 2**base × this channels")
-    layers: tuple[int, ...] = Field((4, 4), min_length=1, max_length=4, description="§3: residual blocks per group")
+    layers: tuple[int, ...] = Field(
+        (4, 4), min_length=1, max_length=4, description="§3: residual blocks per group"
+    )
     kernel_width: int = Field(10, ge=1, description="§3: base kernel width, bins")
     first_kernel_expansion_width: int = Field(1, ge=1, description="§3: first conv kernel width factor")
     down_stride_width: int = Field(2, ge=1, description="§3: base stride along width")
     first_stride_expansion_width: int = Field(1, ge=1, description="§3: first conv stride width factor")
-    dilation_factor_width: int = Field(2, ge=1, description="§3: block i asks for dilation factor**i along width")
+    dilation_factor_width: int = Field(
+        2, ge=1, description="§3: block i asks for dilation factor**i along width"
+    )
     kernel_height: int = Field(1, ge=1, description="§3: base kernel height, rows")
     first_kernel_expansion_height: int = Field(
-        0, ge=0, description="§3: first conv kernel height factor; 0 = span all input rows (kernel height = rows)"
+        0,
+        ge=0,
+        description="§3: first conv kernel height factor; 0 = span all input rows (kernel height = rows)",
     )
     down_stride_height: int = Field(1, ge=1, description="§3: base stride along height")
     first_stride_expansion_height: int = Field(1, ge=1, description="§3: first conv stride height factor")
-    dilation_factor_height: int = Field(1, ge=1, description="§3: block i asks for dilation factor**i along height")
+    dilation_factor_height: int = Field(
+        1, ge=1, description="§3: block i asks for dilation factor**i along height"
+    )
     num_output_features: int = Field(512, ge=1, description="§3: width of the branch's final Linear")
     residual_dropout: float = Field(0.3, ge=0, le=1, description="§3: Dropout2d after conv_1's Swish")
-    stochastic_depth_p: float = Field(0.1, ge=0, le=1, description="§3: per-block stochastic depth, batch mode")
+    stochastic_depth_p: float = Field(
+        0.1, ge=0, le=1, description="§3: per-block stochastic depth, batch mode"
+    )
     attention_inclusion_cutoff: int = Field(
-        0, ge=0, description="§3: a transformer follows every block whose output height×width ≤ this (0 = none)"
+        0,
+        ge=0,
+        description="§3: a transformer follows every block whose output height×width ≤ this (0 = none)",
     )
     attention_layers: int = Field(2, ge=1, description="§3: transformer encoder layers per attention block")
     attention_max_heads: int = Field(4, ge=1, description="§3: heads, reduced until they divide d_model")
@@ -232,11 +252,14 @@ class CNNBranchConfig(StrictModel):
         w = conv_output_size(input_width, kw, s0[1], pw)
         if h < 1 or w < 1:
             raise ValueError(
-                f"first convolution (kernel {kh}×{kw}) leaves no output on a {input_height}×{input_width} input"
+                f"first convolution (kernel {kh}×{kw}) leaves no output "
+                f"on a {input_height}×{input_width} input"
             )
         channels = 2**self.channel_exp_base * self.first_channel_expansion
         blocks: list[ConvBlockSpec | AttentionSpec] = [
-            ConvBlockSpec(0, 1, channels, (kh, kw), s0, (ph, pw), None, None, None, (input_height, input_width), (h, w))
+            ConvBlockSpec(
+                0, 1, channels, (kh, kw), s0, (ph, pw), None, None, None, (input_height, input_width), (h, w)
+            )
         ]
         self._maybe_attention(blocks, channels, (h, w))
         n_res = 0
@@ -263,13 +286,25 @@ class CNNBranchConfig(StrictModel):
                     )
                 blocks.append(
                     ConvBlockSpec(
-                        len(blocks), channels, out_ch, (kh, kw), (sh, sw), (ph, pw), k2, p2, (dh, dw),
-                        (h, w), (nh, nw), full_preact=(len(blocks) == 1),
+                        len(blocks),
+                        channels,
+                        out_ch,
+                        (kh, kw),
+                        (sh, sw),
+                        (ph, pw),
+                        k2,
+                        p2,
+                        (dh, dw),
+                        (h, w),
+                        (nh, nw),
+                        full_preact=(len(blocks) == 1),
                     )
                 )
                 channels, h, w = out_ch, nh, nw
                 self._maybe_attention(blocks, channels, (h, w))
-        return BranchPlan((input_height, input_width), tuple(blocks), channels, (h, w), self.num_output_features)
+        return BranchPlan(
+            (input_height, input_width), tuple(blocks), channels, (h, w), self.num_output_features
+        )
 
     def _maybe_attention(self, blocks: list, channels: int, size: tuple[int, int]) -> None:
         if size[0] * size[1] <= self.attention_inclusion_cutoff:
@@ -278,7 +313,9 @@ class CNNBranchConfig(StrictModel):
             while d_model % heads:
                 heads -= 1
             blocks.append(
-                AttentionSpec(len(blocks), channels, size, heads, self.attention_layers, self.attention_dropout)
+                AttentionSpec(
+                    len(blocks), channels, size, heads, self.attention_layers, self.attention_dropout
+                )
             )
 
 
@@ -288,7 +325,9 @@ class FusionConfig(StrictModel):
     n_blocks: int = Field(2, ge=1, description="§3: residual MLP blocks")
     hidden_features: int = Field(256, ge=1, description="§3: width of every fusion block")
     dropout: float = Field(0.4, ge=0, le=1, description="§3: Dropout between fc_1's Swish and fc_2")
-    stochastic_depth_p: float = Field(0.5, ge=0, le=1, description="§3: per-block stochastic depth, batch mode")
+    stochastic_depth_p: float = Field(
+        0.5, ge=0, le=1, description="§3: per-block stochastic depth, batch mode"
+    )
 
 
 def _landscape_branch(**overrides: object) -> CNNBranchConfig:
@@ -330,8 +369,8 @@ class ModelConfig(StrictModel):
     """
 
     format_version: int = Field(MODEL_FORMAT_VERSION, description="version of this config's layout")
-    variant: Literal["landscape", "landscape_attention", "microc_rotated", "microc_square", "promchic"] = Field(
-        "landscape", description="§3: which network"
+    variant: Literal["landscape", "landscape_attention", "microc_rotated", "microc_square", "promchic"] = (
+        Field("landscape", description="§3: which network")
     )
     n_tracks: int = Field(4, ge=1, description="§1: landscape tracks (rows of the landscape input)")
     context_bins: int = Field(LANDSCAPE_BINS, ge=1, description="§1: landscape bins of 100 bp")
@@ -354,7 +393,9 @@ class ModelConfig(StrictModel):
         if has_structure and (self.structure is None or self.structure_shape is None):
             raise ValueError(f"variant {self.variant!r} needs both 'structure' and 'structure_shape'")
         if not has_structure and (self.structure is not None or self.structure_shape is not None):
-            raise ValueError(f"variant {self.variant!r} takes no contact map; drop 'structure' and 'structure_shape'")
+            raise ValueError(
+                f"variant {self.variant!r} takes no contact map; drop 'structure' and 'structure_shape'"
+            )
         if self.variant == "landscape_attention" and self.landscape.attention_inclusion_cutoff == 0:
             raise ValueError("variant 'landscape_attention' needs landscape.attention_inclusion_cutoff > 0")
         try:

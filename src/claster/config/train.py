@@ -36,6 +36,15 @@ class TrainConfig(StrictModel):
     output_bins: int = Field(
         default=401, description="Target length in 1 kbp bins centred on the TSS (odd; 19 = +-9 kbp ablation)."
     )
+    landscape_layers: tuple[int, ...] | None = Field(
+        default=None,
+        description="Residual blocks per stage of the landscape branch (paper: (4, 4)); default (1, 1) when "
+        "context_bins <= 2001, as in the paper's 20 kbp ablation.",
+    )
+    fusion_blocks: int | None = Field(
+        default=None,
+        description="Residual MLP blocks in the fusion (paper: 2); default 1 when context_bins <= 2001.",
+    )
     epochs: int = Field(default=120, ge=1, description="Maximum number of epochs (SPEC §4: 120).")
     max_steps: int | None = Field(default=None, ge=1, description="Stop after this many optimiser steps.")
     max_minutes: float | None = Field(default=None, gt=0, description="Stop after this many minutes of training.")

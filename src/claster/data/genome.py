@@ -179,6 +179,15 @@ class GenomeWindows:
         return self
 
     @property
+    def structure_shape(self) -> tuple[int, int] | None:
+        """(H, W) of the structure windows, or None without a contact modality."""
+        if self.structure_kind is None:
+            return None
+        if self.structure_kind == "rotated":
+            return tuple(self._structure.shape[1:])
+        return (self.structure_bins, self.structure_bins)
+
+    @property
     def device(self) -> torch.device:
         return self.landscape_start.device
 

@@ -35,12 +35,19 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f"{suffix}.tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    tmp_path.chmod(0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _finite_runs(values: np.ndarray) -> list[tuple[int, int]]:
@@ -138,7 +145,8 @@ def write_bedpe(df: pd.DataFrame, path: str | os.PathLike, *, float_format: str 
     cols = [str(c) for c in df.columns[: len(BEDPE_COLUMNS)]]
     if tuple(cols) != BEDPE_COLUMNS:
         raise InputError(
-            f"BEDPE {path.name}: the first columns must be {', '.join(BEDPE_COLUMNS)}, got {', '.join(cols)}; "
+            f"BEDPE {path.name}: the first columns must be {', '.join(BEDPE_COLUMNS)}, "
+            f"got {', '.join(cols)}; "
             "rename or reorder the columns"
         )
     with atomic_path(path) as tmp:

@@ -5,7 +5,14 @@
 self-describing checkpoints on CPU.
 """
 
-from claster.model.blocks import FirstConvBlock, ResBlock, ResidualMLPBlock, SqueezeExcite, StochasticDepth, Swish
+from claster.model.blocks import (
+    FirstConvBlock,
+    ResBlock,
+    ResidualMLPBlock,
+    SqueezeExcite,
+    StochasticDepth,
+    Swish,
+)
 from claster.model.checkpoint import load_model, save_model
 from claster.model.net import AttentionBlock, ClasterNet, CNNBranch, Fusion, count_parameters, model_summary
 

@@ -2,9 +2,9 @@
 
 Convolution weights keep the original's ``Conv2d`` layout ``(out, in, kh, kw)`` so checkpoints of
 the original map one to one. Every block takes and returns 4-D ``(B, C, H, W)`` tensors in either
-memory format; the branches feed them channels-last tensors (``(B, H, W, C)`` in memory), which
-oneDNN convolves 2–3× faster on CPU than the default layout or ``conv1d`` (measured in
-``bench/model.py``). Height-1 towers (landscape, rotated Micro-C) are ``(B, C, 1, W)``.
+memory format. Height-1 towers (landscape, rotated Micro-C) are ``(B, C, 1, W)`` channels-last
+(``(B, W, C)`` in memory), which oneDNN convolves 2–3× faster on CPU than the default layout or
+``conv1d`` (measured with ``bench/model.py``).
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ class FirstConvBlock(nn.Module):
     """The branch's first convolution: no norm, no activation (SPEC §3 step 2).
 
     ``(B, 1, H, W) → (B, C, H', W')``. When the kernel spans all ``H`` input rows (landscape, rotated
-    Micro-C) :meth:`forward_rows` takes ``(B, H, W)`` and returns ``(B, C, 1, W')`` channels-last — the
-    same conv with the rows as input channels.
+    Micro-C) it also takes ``(B, H, W)`` and returns ``(B, C, 1, W')`` channels-last — the same conv
+    with the rows as input channels.
     """
 
     def __init__(self, spec: ConvBlockSpec) -> None:
@@ -111,14 +111,20 @@ class FirstConvBlock(nn.Module):
         _kaiming_(self.conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
-
-    def forward_rows(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, H, W)`` → ``(B, C, 1, W')`` channels-last, for a kernel spanning all ``H`` rows (no height
-        padding): the rows become input channels, weight ``(C, 1, H, k)`` is viewed as ``(C, H, 1, k)``."""
+        """``(B, 1, H, W)`` → ``(B, C, H', W')``; or ``(B, H, W)`` → ``(B, C, 1, W')`` channels-last
+        when the kernel spans all ``H`` rows without height padding (the rows become input channels,
+        weight ``(C, 1, H, k)`` viewed as ``(C, H, 1, k)``: the same sums)."""
+        if x.dim() == 4:
+            return self.conv(x)
         c = self.conv
+        if c.kernel_size[0] != x.shape[1] or c.padding[0] != 0:
+            raise ValueError(
+                f"a (B, H, W) input needs a kernel spanning its {x.shape[1]} rows, got {c.kernel_size}"
+            )
         rows = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (B, H, 1, W)
-        return F.conv2d(rows, c.weight.transpose(1, 2), c.bias, stride=(1, c.stride[1]), padding=(0, c.padding[1]))
+        return F.conv2d(
+            rows, c.weight.transpose(1, 2), c.bias, stride=(1, c.stride[1]), padding=(0, c.padding[1])
+        )
 
 
 class ResBlock(nn.Module):
@@ -126,7 +132,8 @@ class ResBlock(nn.Module):
 
     ``n = GroupNorm(1, C_in)(x)``; branch = conv_1(n) → Swish → Dropout2d → conv_2 (dilated) →
     squeeze-excitation → stochastic depth; shortcut = a conv with conv_1's kernel/stride/padding
-    applied to ``n`` (first residual block, ``full_preact``) or ``x`` (later blocks); output branch + shortcut.
+    applied to ``n`` (first residual block, ``full_preact``) or ``x`` (later blocks);
+    output = branch + shortcut.
     """
 
     def __init__(self, spec: ConvBlockSpec, dropout: float, stochastic_depth_p: float) -> None:
@@ -164,7 +171,9 @@ class ResidualMLPBlock(nn.Module):
     else a ``Linear(in_features, out_features)`` applied to the (un-normalised) input.
     """
 
-    def __init__(self, in_features: int, out_features: int, dropout: float, stochastic_depth_p: float) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, dropout: float, stochastic_depth_p: float
+    ) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(in_features)
         self.fc_1 = nn.Linear(in_features, out_features)

@@ -26,7 +26,14 @@ from pydantic import ValidationError
 from claster.config.model import ModelConfig
 from claster.errors import CheckpointError
 
-__all__ = ["MODEL_FILE", "CONFIG_FILE", "CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION", "save_model", "load_model"]
+__all__ = [
+    "MODEL_FILE",
+    "CONFIG_FILE",
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_FORMAT_VERSION",
+    "save_model",
+    "load_model",
+]
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.json"
@@ -70,18 +77,22 @@ def save_model(
     directory.mkdir(parents=True, exist_ok=True)
     model_path, config_path = directory / MODEL_FILE, directory / CONFIG_FILE
     if not overwrite and (model_path.exists() or config_path.exists()):
-        raise CheckpointError(f"{directory} already holds a model; pass overwrite=True (or --force) to replace it")
+        raise CheckpointError(
+            f"{directory} already holds a model; pass overwrite=True (or --force) to replace it"
+        )
     extra = dict(extra or {})
     try:
         json.dumps(extra)
     except (TypeError, ValueError) as e:
-        raise CheckpointError(f"extra must be JSON-able plain data ({e}); convert arrays with .tolist()") from e
+        raise CheckpointError(
+            f"extra must be JSON-able plain data ({e}); convert arrays with .tolist()"
+        ) from e
     payload = {
         "format": CHECKPOINT_FORMAT,
         "format_version": CHECKPOINT_FORMAT_VERSION,
         "class": type(model).__name__,
         "claster_version": _version(),
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         "config": config.model_dump(mode="json"),
         "state_dict": {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
         "extra": extra,
@@ -110,27 +121,36 @@ def load_model(
     path = Path(path)
     file = path / MODEL_FILE if path.is_dir() else path
     if not file.is_file():
-        raise CheckpointError(f"no model checkpoint at {file}; pass a directory written by save_model or its {MODEL_FILE}")
+        raise CheckpointError(
+            f"no model checkpoint at {file}; pass a directory written by save_model or its {MODEL_FILE}"
+        )
     try:
         payload = torch.load(file, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file for the user
-        raise CheckpointError(f"{file} is not a readable claster checkpoint ({e.__class__.__name__}: {e})") from e
+        raise CheckpointError(
+            f"{file} is not a readable claster checkpoint ({e.__class__.__name__}: {e})"
+        ) from e
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        hint = " (an original EIR state dict? load it with claster.compat.load_eir_state_dict)" if isinstance(
-            payload, dict
-        ) else ""
+        hint = (
+            " (an original EIR state dict? load it with claster.compat.load_eir_state_dict)"
+            if isinstance(payload, dict)
+            else ""
+        )
         raise CheckpointError(f"{file} is not a claster model checkpoint{hint}")
     if payload.get("format_version") != CHECKPOINT_FORMAT_VERSION:
         raise CheckpointError(
             f"{file} has checkpoint format version {payload.get('format_version')}, this claster reads "
-            f"{CHECKPOINT_FORMAT_VERSION}; use the claster version that wrote it ({payload.get('claster_version')})"
+            f"{CHECKPOINT_FORMAT_VERSION}; use the claster version that wrote it "
+            f"({payload.get('claster_version')})"
         )
     if payload.get("class") != ClasterNet.__name__:
         raise CheckpointError(f"{file} holds a {payload.get('class')!r}, not a {ClasterNet.__name__}")
     try:
         config = ModelConfig.model_validate(payload["config"])
     except (ValidationError, KeyError) as e:
-        raise CheckpointError(f"{file} has an invalid model config ({e}); it was written by another version") from e
+        raise CheckpointError(
+            f"{file} has an invalid model config ({e}); it was written by another version"
+        ) from e
     extra = payload.get("extra") or {}
     if expected_tracks is not None:
         saved = extra.get("tracks")
@@ -144,7 +164,11 @@ def load_model(
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    mismatched = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
     if missing or unexpected or mismatched:
         raise CheckpointError(
             f"{file} does not match its config: missing {missing[:5]}, unexpected {unexpected[:5]}, "

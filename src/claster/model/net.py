@@ -11,8 +11,8 @@ Shapes (B = batch):
   :meth:`ClasterNet.predict_clipped` for the evaluation-time ReLU).
 
 Branches whose first convolution spans every input row (landscape, rotated Micro-C) feed the rows to
-it as input channels and run their tower on ``(B, C, 1, W)``; every tower runs channels-last (the
-fast oneDNN layout on CPU). The arithmetic and the parameters are those of the original.
+it as input channels and run their tower on ``(B, C, 1, W)`` channels-last (oneDNN's fast layout on
+CPU); the square towers keep the default layout. The arithmetic and parameters are the original's.
 """
 
 from __future__ import annotations
@@ -92,14 +92,11 @@ class CNNBranch(nn.Module):
         )
 
     def tower(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, H, W)`` → the last block's output ``(B, C, H', W')`` (channels-last in memory)."""
+        """``(B, H, W)`` → the last block's output ``(B, C, H', W')``."""
         x = x + self.pos_embedding
-        first = self.conv[0]
-        assert isinstance(first, FirstConvBlock)
-        if self.rows_as_channels:
-            out = first.forward_rows(x)
-        else:
-            out = first(x.unsqueeze(1).contiguous(memory_format=torch.channels_last))
+        # Height-1 towers run channels-last (oneDNN's fast layout, 2-3x faster there); 2-D towers of
+        # 4-8 channels run fastest in the default layout (bench/model.py).
+        out = self.conv[0](x) if self.rows_as_channels else self.conv[0](x.unsqueeze(1))
         for block in self.conv[1:]:
             out = block(out)
         return out
@@ -111,7 +108,9 @@ class CNNBranch(nn.Module):
 class Fusion(nn.Module):
     """Residual MLP blocks over the concatenated branch outputs: ``(B, F_in) → (B, hidden)``."""
 
-    def __init__(self, in_features: int, hidden: int, n_blocks: int, dropout: float, stochastic_depth_p: float):
+    def __init__(
+        self, in_features: int, hidden: int, n_blocks: int, dropout: float, stochastic_depth_p: float
+    ):
         super().__init__()
         self.blocks = nn.Sequential(
             *(
@@ -146,7 +145,9 @@ class ClasterNet(nn.Module):
         in_features = config.landscape.num_output_features
         plan = config.structure_plan
         if plan is not None and config.structure is not None:
-            self.structure = CNNBranch(plan, config.structure.residual_dropout, config.structure.stochastic_depth_p)
+            self.structure = CNNBranch(
+                plan, config.structure.residual_dropout, config.structure.stochastic_depth_p
+            )
             in_features += config.structure.num_output_features
         f = config.fusion
         self.fusion = Fusion(in_features, f.hidden_features, f.n_blocks, f.dropout, f.stochastic_depth_p)
@@ -158,7 +159,8 @@ class ClasterNet(nn.Module):
         c = self.config
         if landscape.dim() != 3 or tuple(landscape.shape[1:]) != (c.n_tracks, c.context_bins):
             raise InputError(
-                f"landscape input has shape {tuple(landscape.shape)}, expected (B, {c.n_tracks}, {c.context_bins}); "
+                f"landscape input has shape {tuple(landscape.shape)}, expected "
+                f"(B, {c.n_tracks}, {c.context_bins}); "
                 "cut windows with the tracks and context of this model's config"
             )
         if self.structure is None:
@@ -166,10 +168,13 @@ class ClasterNet(nn.Module):
                 raise InputError(f"variant {c.variant!r} takes no contact map; pass structure=None")
             return
         if structure is None:
-            raise InputError(f"variant {c.variant!r} needs a contact map; pass structure=(B, *{c.structure_shape})")
+            raise InputError(
+                f"variant {c.variant!r} needs a contact map; pass structure=(B, *{c.structure_shape})"
+            )
         if structure.dim() != 3 or tuple(structure.shape[1:]) != tuple(c.structure_shape or ()):
             raise InputError(
-                f"structure input has shape {tuple(structure.shape)}, expected (B, *{tuple(c.structure_shape or ())})"
+                f"structure input has shape {tuple(structure.shape)}, "
+                f"expected (B, *{tuple(c.structure_shape or ())})"
             )
         if structure.shape[0] != landscape.shape[0]:
             raise InputError(
@@ -179,7 +184,9 @@ class ClasterNet(nn.Module):
 
     # forward ------------------------------------------------------------------------------------
 
-    def features(self, landscape: torch.Tensor, structure: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def features(
+        self, landscape: torch.Tensor, structure: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """Intermediate outputs: ``landscape`` and ``structure`` branch outputs ``(B, 512)``,
         ``fused`` ``(B, hidden)`` and ``output`` ``(B, output_bins)``. For localising mismatches."""
         self._check_inputs(landscape, structure)
@@ -249,7 +256,8 @@ def _block_line(name: str, module: nn.Module, shape: tuple[int, ...]) -> str:
         what += f" {spec.in_channels}→{spec.out_channels} k{spec.kernel[0]}×{spec.kernel[1]}"
         what += f" s{spec.stride[0]}×{spec.stride[1]} p{spec.padding[0]}×{spec.padding[1]}"
         if spec.dilation is not None and spec.conv2_kernel is not None:
-            what += f" | conv_2 k{spec.conv2_kernel[0]}×{spec.conv2_kernel[1]} d{spec.dilation[0]}×{spec.dilation[1]}"
+            k2, d = spec.conv2_kernel, spec.dilation
+            what += f" | conv_2 k{k2[0]}×{k2[1]} d{d[0]}×{d[1]}"
     elif isinstance(spec, AttentionSpec):
         what += f" d_model={spec.d_model} heads={spec.n_heads} layers={spec.n_layers}"
     return f"  {name:<24} {what:<58} out {str(shape):<20} params {n:>10,}"
@@ -274,7 +282,9 @@ def model_summary(config: ModelConfig) -> str:
     named.append(("head", model.head))
     for name, module in named:
         hooks.append(
-            module.register_forward_hook(lambda m, a, o, name=name: shapes.__setitem__(name, (1, *o.shape[1:])))
+            module.register_forward_hook(
+                lambda m, a, o, name=name: shapes.__setitem__(name, (1, *o.shape[1:]))
+            )
         )
     landscape = torch.zeros(1, config.n_tracks, config.context_bins)
     structure = torch.zeros(1, *config.structure_shape) if config.structure_shape else None
@@ -284,7 +294,11 @@ def model_summary(config: ModelConfig) -> str:
         h.remove()
     lines = [
         f"ClasterNet variant={config.variant} landscape=(B, {config.n_tracks}, {config.context_bins})"
-        + (f" structure=(B, {config.structure_shape[0]}, {config.structure_shape[1]})" if config.structure_shape else "")
+        + (
+            f" structure=(B, {config.structure_shape[0]}, {config.structure_shape[1]})"
+            if config.structure_shape
+            else ""
+        )
         + f" output=(B, {config.output_bins})"
     ]
     for branch_name in ("landscape", "structure"):

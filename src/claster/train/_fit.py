@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from claster.config import write_config_json
 from claster.config.train import STRUCTURE_OF_VARIANT, TrainConfig
 from claster.errors import InputError, StoreError
 
-__all__ = ["fit", "training_samples", "fit_normalisation", "versions", "store_checksum"]
+__all__ = ["fit", "training_samples", "fit_normalisation", "versions", "store_checksum", "model_config_for"]
 
 
 def store_checksum(store) -> str:
@@ -46,8 +47,8 @@ def versions() -> dict[str, str]:
 
     import claster
 
-    return {"claster": claster.__version__, "torch": torch.__version__, "lightning": lightning.__version__,
-            "numpy": np.__version__}
+    return {"claster": claster.__version__, "torch": str(torch.__version__), "lightning": str(lightning.__version__),
+            "numpy": str(np.__version__)}
 
 
 def training_samples(store, config: TrainConfig) -> dict[str, pd.DataFrame]:
@@ -113,6 +114,28 @@ def fit_normalisation(windows, orientation: np.ndarray, *, augment_rev: bool, ba
     return out
 
 
+def model_config_for(config: TrainConfig, *, n_tracks: int, structure_shape: tuple[int, int] | None = None):
+    """The ``ModelConfig`` of a training config: the paper's network at the store's sizes.
+
+    Short contexts (<= 2,001 bins) default to the paper's 20 kbp ablation: landscape layers (1, 1) and
+    one fusion block (SPEC §3).
+    """
+    from claster.config.model import ModelConfig
+
+    short = config.context_bins <= 2001
+    layers = config.landscape_layers or ((1, 1) if short else None)
+    fusion = config.fusion_blocks or (1 if short else None)
+    return ModelConfig.for_variant(
+        config.variant, n_tracks=n_tracks, context_bins=config.context_bins, output_bins=config.output_bins,
+        structure_shape=structure_shape, landscape_layers=layers, fusion_blocks=fusion,
+    )
+
+
+def _is_launched_worker() -> bool:
+    """True in the extra processes Lightning launches for DDP (local rank > 0, or a node rank > 0)."""
+    return int(os.environ.get("LOCAL_RANK", "0")) > 0 or int(os.environ.get("NODE_RANK", "0")) > 0
+
+
 def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) -> None:
     cfg_path = out / "config.json"
     if resume:
@@ -140,13 +163,14 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from claster.config.model import ModelConfig
     from claster.data.genome import GenomeWindows
     from claster.store import open_store
     from claster.train._plan import TrainingPlan
 
     out = Path(config.out)
-    _check_run_dir(out, config, resume, force)
+    worker = _is_launched_worker()
+    if not worker:  # DDP worker processes re-run this function after rank 0 has set the run up
+        _check_run_dir(out, config, resume, force)
     if config.threads:
         torch.set_num_threads(config.threads)
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -175,17 +199,14 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
         normalisation = json.loads(norm_path.read_text())
     else:
         normalisation = fit_normalisation(windows["train"], orient["train"], augment_rev=config.augment_rev)
-    model_config = ModelConfig.for_variant(
-        config.variant,
-        n_tracks=len(store.track_names),
-        context_bins=config.context_bins,
-        output_bins=config.output_bins,
-    )
+    model_config = model_config_for(config, n_tracks=len(store.track_names),
+                                    structure_shape=windows["train"].structure_shape)
     out.mkdir(parents=True, exist_ok=True)
-    write_config_json({"train": config.model_dump(mode="json"), "model": model_config.model_dump(mode="json"),
-                       "track_names": list(store.track_names), "store_manifest_sha256": store_checksum(store)},
-                      out / "config.json")
-    write_config_json(normalisation, norm_path)
+    if not worker:
+        write_config_json({"train": config.model_dump(mode="json"), "model": model_config.model_dump(mode="json"),
+                           "track_names": list(store.track_names), "store_manifest_sha256": store_checksum(store)},
+                          out / "config.json")
+        write_config_json(normalisation, norm_path)
 
     plan = TrainingPlan(model_config.model_dump(mode="json"), config.model_dump(mode="json"), normalisation)
     plan.windows = windows
@@ -246,9 +267,19 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     )
     started = time.time()
     ckpt_path = str(ckpt_dir / "last.ckpt") if resume else None
-    trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+    curves_path = out / "logs" / "metrics.csv"
+    earlier = pd.read_csv(curves_path) if resume and curves_path.is_file() else None
+    with warnings.catch_warnings():
+        # CSVLogger warns that it will overwrite the earlier curves; they are merged back below.
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+        # Resuming mid-epoch restarts that epoch's sample order (documented); steps, optimiser and
+        # scheduler state continue exactly.
+        warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch.*")
+        trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+    if earlier is not None and trainer.global_rank == 0:
+        _merge_curves(earlier, curves_path)
+    trainer.save_checkpoint(ckpt_dir / "last.ckpt")  # every rank: it holds a barrier
     if trainer.global_rank == 0:
-        trainer.save_checkpoint(ckpt_dir / "last.ckpt")
         _export_best(out, plan, best_cb, store, config, model_config, normalisation, samples,
                      wall_s=time.time() - started, trainer=trainer)
     return out
@@ -284,6 +315,16 @@ def _make_last_checkpoint_cls():
     return LastCheckpoint
 
 
+def _merge_curves(earlier: pd.DataFrame, path: Path) -> None:
+    """Put the curves of the run before ``--resume`` back in front of the resumed run's curves."""
+    now = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    first = now["step"].min() if "step" in now and len(now) else np.inf
+    merged = pd.concat([earlier[earlier["step"] < first], now], ignore_index=True)
+    tmp = path.with_suffix(".csv.tmp")
+    merged.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
 def _export_best(out, plan, best_cb, store, config, model_config, normalisation, samples, *, wall_s, trainer):
     from claster.model.checkpoint import save_model
     from claster.train._plan import TrainingPlan
@@ -310,7 +351,7 @@ def _export_best(out, plan, best_cb, store, config, model_config, normalisation,
         "metrics": metrics,
         "versions": versions(),
     }
-    save_model(out / "model", net.cpu(), model_config, extra)
+    save_model(out / "model", net.cpu(), model_config, extra, overwrite=True)
     summary = {
         "variant": config.variant,
         "best_val_pearson_binwise": best_score,
