@@ -89,6 +89,15 @@ def crispr(
         ),
     ] = "auto",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random baseline.")] = 0,
+    chroms: Annotated[
+        str | None,
+        typer.Option(
+            "--chroms",
+            help="Comma-separated chromosomes: score only truth pairs there. With --truth-from-simulation "
+            "and a links file, the default is the chromosomes the links cover (a scan of chr4 is scored "
+            "against chr4's truth).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing DIR/metrics.json.")] = False,
 ) -> None:
     """CRISPRi enhancer–gene benchmark: AUPRC, AUROC, precision at 70 % recall and the best-F1
@@ -113,6 +122,13 @@ def crispr(
         assert truth_from_simulation is not None
         truth_df = sim_truth(truth_from_simulation)
     links_df = read_links(links, score_col=score_col, gene_col=gene_col) if links is not None else None
+    keep = [c.strip() for c in chroms.split(",") if c.strip()] if chroms else None
+    if keep is None and truth_from_simulation is not None and links_df is not None:
+        keep = sorted(set(links_df["chr"].astype(str)))
+    if keep is not None:
+        truth_df = truth_df[truth_df["chrom"].astype(str).isin(keep)].reset_index(drop=True)
+        if truth_df.empty:
+            raise InputError(f"no truth pair on {', '.join(keep)}; check --chroms against the truth file")
     result = benchmark_links(
         links_df,
         truth_df,
@@ -131,6 +147,7 @@ def crispr(
     out.mkdir(parents=True, exist_ok=True)
     summary = metrics_json(result)
     summary["links_file"] = str(links) if links is not None else None
+    summary["chroms"] = keep
     summary["truth_file"] = str(truth) if truth is not None else None
     summary["truth_simulation"] = str(truth_from_simulation) if truth_from_simulation is not None else None
     name = "simulated truth" if truth is None else truth.name

@@ -58,7 +58,7 @@ class SimParams:
     mark_noise_shape: float = 6.0  # Gamma shape of per-bin multiplicative mark noise (CV = shape**-0.5)
     gene_mark_noise_sigma: float = 0.15  # lognormal per-gene jitter of promoter mark heights
     background: dict[str, float] = field(
-        default_factory=lambda: {"ATAC": 0.3, "H3K4me3": 0.3, "H3K27ac": 0.5, "H3K27me3": 1.0, "EUseq": 0.05}
+        default_factory=lambda: {"ATAC": 0.3, "H3K4me3": 0.3, "H3K27ac": 0.5, "H3K27me3": 3.0, "EUseq": 0.05}
     )
     k4me3_height: float = 8.0  # x rate**0.6
     k4me3_extension_bp: tuple[int, int] = (2_000, 4_000)  # plateau into the gene body
@@ -67,6 +67,9 @@ class SimParams:
     enhancer_atac_height: float = 10.0  # x activity**0.7
     enhancer_k27ac_height: float = 25.0  # x activity**0.5
     k27me3_height: tuple[float, float] = (8.0, 20.0)
+    # transcription and Polycomb exclude each other: the broad H3K27me3 background is depleted over
+    # transcribed gene bodies (TSS to gene end + read-through) to this fraction
+    k27me3_body_depletion: float = 0.25
     k27me3_flank_bp: tuple[int, int] = (5_000, 30_000)
     eu_pause_height: float = 4.0  # x rate
     eu_body_height: float = 0.8  # x rate

@@ -127,9 +127,19 @@ def simulate_tracks(
             else:  # poised: weak acetylation, some H3K27me3
                 canvases["H3K27ac"].plateau(row.start_bp, row.end_bp, 150.0, 3.0)
                 canvases["H3K27me3"].plateau(row.start_bp - 2_000, row.end_bp + 2_000, 500.0, 5.0)
+        # transcribed bodies carry no Polycomb mark: deplete the H3K27me3 background there
+        body = _Canvas(length_bp, bin_bp)
+        for row in g.itertuples(index=False):
+            if not row.silent:
+                lo = row.start_bp - (params.eu_readthrough_bp if row.strand == "-" else 500)
+                hi = row.end_bp + (params.eu_readthrough_bp if row.strand == "+" else 500)
+                body.plateau(lo, hi, 500.0, 1.0)
+        k27_scale = 1.0 - (1.0 - params.k27me3_body_depletion) * np.clip(body.values, 0.0, 1.0)
         gap_rows = gaps[gaps["chrom"] == chrom]
         for t in TRACK_NAMES:
             expected = canvases[t].values + params.background[t]
+            if t == "H3K27me3":
+                expected = expected * k27_scale
             if t == "EUseq":
                 values = rng.poisson(expected * params.eu_counts_per_unit) / params.eu_counts_per_unit
             else:

@@ -15,7 +15,6 @@ Run directory layout::
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings
@@ -167,6 +166,11 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     from claster.store import open_store
     from claster.train._plan import TrainingPlan
 
+    import logging
+
+    # Lightning's start-up tips are noise for our users; warnings and errors still show.
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     out = Path(config.out)
     worker = _is_launched_worker()
     if not worker:  # DDP worker processes re-run this function after rank 0 has set the run up
@@ -258,11 +262,11 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
         gradient_clip_val=config.grad_clip,
         gradient_clip_algorithm="norm",
         callbacks=callbacks,
-        logger=CSVLogger(out, name="logs", version=""),
+        logger=CSVLogger(out, name="logs", version="", flush_logs_every_n_steps=20),
         enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        log_every_n_steps=max(1, min(50, math.ceil(len(tr_idx) / config.batch_size))),
+        log_every_n_steps=max(1, min(50, len(train_loader))),
         **trainer_kw,
     )
     started = time.time()
