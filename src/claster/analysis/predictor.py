@@ -100,13 +100,25 @@ class Predictor:
             )
 
     def windows(self, store, samples: pd.DataFrame, *, with_target: bool = False):
-        """A :class:`GenomeWindows` for ``samples`` with this model's geometry, on this device."""
+        """A :class:`GenomeWindows` for ``samples`` with this model's geometry, on this device.
+
+        Raises :class:`InputError` when the store's contact windows do not have the shape the model
+        was trained on (another contact resolution).
+        """
         from claster.data.genome import GenomeWindows
 
-        return GenomeWindows(
+        w = GenomeWindows(
             store, samples, context_bins=self.context_bins, output_bins=self.output_bins,
             structure=self.structure, with_target=with_target,
-        ).to(self.device)
+        )
+        want = getattr(getattr(self.model, "config", None), "structure_shape", None)
+        if want is not None and w.structure_shape is not None and tuple(want) != tuple(w.structure_shape):
+            raise InputError(
+                f"the model reads contact windows of shape {tuple(want)} but the store {store.path} gives "
+                f"{tuple(w.structure_shape)} (another contact resolution); prepare the store at the "
+                "resolution the model was trained on"
+            )
+        return w.to(self.device)
 
     # ------------------------------------------------------------------ prediction
     @torch.no_grad()

@@ -87,7 +87,8 @@ def perturb_scan(
     batch_size: int = 64,
     keep_profiles: bool = False,
     progress: bool = True,
-) -> ScanResult:
+    lightning: dict | None = None,
+) -> ScanResult | None:
     """Scan every active element with ``preset`` and return per (element, gene) effects.
 
     Parameters
@@ -109,6 +110,12 @@ def perturb_scan(
         None scans every element.
     genes
         Gene-centric only: restrict the reference genes (ids or names).
+    lightning
+        Run the forward passes through a Lightning ``Trainer.predict`` with these trainer options
+        (``accelerator``, ``devices``, ``strategy``, ``num_nodes``, ``precision``), the same options as
+        ``claster train``: a genome-wide scan then spreads over several GPUs or nodes. The windows are
+        sharded across processes; rank 0 gathers the predictions and returns the result, the other
+        ranks return None. Without it, one process runs every batch on the predictor's device.
     """
     from tqdm.auto import tqdm
 
@@ -162,27 +169,22 @@ def perturb_scan(
 
     samples = windows_df.rename(columns={"window_id": "gene_id"})
     gw = predictor.windows(store, samples, with_target=False)
-    baseline = predictor.predict_samples(gw, batch_size=batch_size, progress=False)
 
-    n = predictor.context_bins
-    start_bin = torch.from_numpy((windows_df["tss_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP) - n // 2)
-    el_lo = torch.from_numpy(active["start_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP)
-    el_hi = torch.from_numpy(active["end_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP)  # inclusive (SPEC §6)
-    pos = torch.arange(n, device=gw.device)
-    zt = torch.tensor(zero_tracks, device=gw.device)
-    perturbed = np.empty((len(pairs), predictor.output_bins), dtype=np.float32)
-    pair_arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    for lo in tqdm(range(0, len(pairs), batch_size), disable=not progress, desc=f"{preset} scan", unit="batch"):
-        chunk = torch.from_numpy(pair_arr[lo : lo + batch_size])
-        w_idx, e_idx = chunk[:, 0], chunk[:, 1]
-        x = gw.landscape(w_idx.to(gw.device))
-        a = (el_lo[e_idx] - start_bin[w_idx]).to(gw.device)
-        b = (el_hi[e_idx] - start_bin[w_idx]).to(gw.device)
-        mask = (pos[None, :] >= a[:, None]) & (pos[None, :] <= b[:, None])  # (B, W)
-        sub = x[:, zt, :]
-        x[:, zt, :] = torch.where(mask[:, None, :], torch.zeros((), dtype=x.dtype, device=x.device), sub)
-        pred = predictor.predict_raw(x, gw.structure(w_idx.to(gw.device)))
-        perturbed[lo : lo + len(chunk)] = pred.cpu().numpy()
+    jobs = _ScanJobs(predictor, gw, windows_df, active, np.asarray(pairs, dtype=np.int64).reshape(-1, 2),
+                     zero_tracks)
+    if lightning is not None:
+        preds = _run_with_lightning(jobs, batch_size=batch_size, progress=progress, **lightning)
+        if preds is None:  # a DDP worker process: rank 0 writes the results
+            return None
+        baseline, perturbed = preds
+    else:
+        baseline = predictor.predict_samples(gw, batch_size=batch_size, progress=False)
+        perturbed = np.empty((len(jobs.pairs), predictor.output_bins), dtype=np.float32)
+        for lo in tqdm(range(0, len(jobs.pairs), batch_size), disable=not progress, desc=f"{preset} scan",
+                       unit="batch"):
+            chunk = torch.arange(lo, min(len(jobs.pairs), lo + batch_size))
+            perturbed[lo : lo + len(chunk)] = jobs.predict(chunk).cpu().numpy()
+    pair_arr = jobs.pairs
 
     effects = _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes, mode, half_bp)
     profiles = {}
@@ -201,6 +203,96 @@ def perturb_scan(
     centres = dict(zip(windows_df["window_id"], windows_df["tss_bp"].astype(int), strict=True))
     return ScanResult(effects=effects, elements=scanned, summary=summary, profiles=profiles,
                       window_centres=centres)
+
+
+class _ScanJobs:
+    """The forward passes of a scan: job ``j < n_windows`` is window j's baseline, job
+    ``n_windows + k`` is pair k (window, element) with the preset's tracks zeroed over the element."""
+
+    def __init__(self, predictor, gw, windows_df, active, pairs: np.ndarray, zero_tracks: list[int]) -> None:
+        self.predictor, self.gw, self.pairs = predictor, gw, pairs
+        self.n_windows = len(windows_df)
+        n = predictor.context_bins
+        self.start_bin = torch.from_numpy((windows_df["tss_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP) - n // 2)
+        self.el_lo = torch.from_numpy(active["start_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP)
+        self.el_hi = torch.from_numpy(active["end_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP)  # inclusive
+        self.zero_tracks = zero_tracks
+
+    def __len__(self) -> int:
+        return self.n_windows + len(self.pairs)
+
+    def predict(self, pair_idx: torch.Tensor) -> torch.Tensor:
+        """(B, output_bins) predictions for pairs ``pair_idx`` (on the windows' device)."""
+        gw, dev = self.gw, self.gw.device
+        p = torch.from_numpy(self.pairs[pair_idx.cpu().numpy()])
+        w_idx, e_idx = p[:, 0], p[:, 1]
+        x = gw.landscape(w_idx.to(dev))
+        a = (self.el_lo[e_idx] - self.start_bin[w_idx]).to(dev)
+        b = (self.el_hi[e_idx] - self.start_bin[w_idx]).to(dev)
+        pos = torch.arange(x.shape[-1], device=dev)
+        mask = ((pos[None, :] >= a[:, None]) & (pos[None, :] <= b[:, None]))[:, None, :]  # (B, 1, W)
+        zt = torch.tensor(self.zero_tracks, device=dev)
+        x[:, zt, :] = torch.where(mask, torch.zeros((), dtype=x.dtype, device=dev), x[:, zt, :])
+        return self.predictor.predict_raw(x, gw.structure(w_idx.to(dev)))
+
+    def predict_jobs(self, jobs: torch.Tensor) -> torch.Tensor:
+        """Predictions for a mix of baseline and pair jobs, in the order of ``jobs``."""
+        out = torch.empty((len(jobs), self.predictor.output_bins), device=self.gw.device)
+        base = jobs < self.n_windows
+        if bool(base.any()):
+            idx = jobs[base].to(self.gw.device)
+            out[base.to(out.device)] = self.predictor.predict_raw(self.gw.landscape(idx), self.gw.structure(idx))
+        if bool((~base).any()):
+            out[(~base).to(out.device)] = self.predict(jobs[~base] - self.n_windows)
+        return out
+
+
+def _run_with_lightning(jobs: _ScanJobs, *, batch_size: int, progress: bool, accelerator: str = "auto",
+                        devices="auto", strategy: str = "auto", num_nodes: int = 1,
+                        precision: str = "32-true") -> tuple[np.ndarray, np.ndarray] | None:
+    """Run every job through ``Trainer.predict`` (sharded across processes); rank 0 gathers."""
+    import lightning as L
+
+    predictor = jobs.predictor
+
+    class ScanModule(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = predictor.model
+            self.ids, self.preds = [], []
+
+        def on_predict_start(self) -> None:
+            predictor.device = self.device
+            if jobs.gw.device != self.device:
+                jobs.gw.to(self.device)
+
+        def predict_step(self, batch, batch_idx):
+            (job,) = batch
+            self.ids.append(job.cpu())
+            self.preds.append(jobs.predict_jobs(job).float().cpu())
+
+    trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
+                        precision=precision, logger=False, enable_progress_bar=progress,
+                        enable_model_summary=False, enable_checkpointing=False)
+    module = ScanModule()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(len(jobs))),
+                                         batch_size=batch_size, shuffle=False)
+    trainer.predict(module, loader, return_predictions=False)
+    # Lightning's distributed sampler gives every rank the same number of jobs (padding by repeats),
+    # so one all_gather collects them; duplicates from the padding carry identical predictions.
+    ids = torch.cat(module.ids) if module.ids else torch.empty(0, dtype=torch.long)
+    preds = torch.cat(module.preds) if module.preds else torch.empty((0, predictor.output_bins))
+    ids = trainer.strategy.all_gather(ids.to(module.device)).reshape(-1).cpu().numpy()
+    preds = trainer.strategy.all_gather(preds.to(module.device)).reshape(-1, predictor.output_bins).cpu().numpy()
+    if trainer.global_rank != 0:
+        return None
+    allp = np.empty((len(jobs), predictor.output_bins), dtype=np.float32)
+    seen = np.zeros(len(jobs), dtype=bool)
+    allp[ids] = preds
+    seen[ids] = True
+    if not seen.all():
+        raise RuntimeError(f"scan lost {int((~seen).sum())} of {len(jobs)} jobs while gathering")
+    return allp[: jobs.n_windows], allp[jobs.n_windows :]
 
 
 def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes, mode, half_bp) -> pd.DataFrame:

@@ -23,7 +23,12 @@ def perturb_cmd(
     active_threshold: float = typer.Option(10.0, "--active-threshold", help="Scan elements whose mean H3K27ac over their bins exceeds this (track units).", show_default=True),
     no_active_filter: bool = typer.Option(False, "--no-active-filter", help="Scan every element, active or not."),
     save_profiles: bool = typer.Option(False, "--save-profiles", help="Also write baseline and perturbed profiles (profiles.npz)."),
-    device: str = typer.Option("cpu", "--device", help="Torch device for inference.", show_default=True),
+    device: str = typer.Option("cpu", "--device", help="Torch device for inference (single process).", show_default=True),
+    accelerator: str = typer.Option(None, "--accelerator", help="Run the scan through Lightning, like `claster train`: auto, cpu, gpu."),
+    devices: str = typer.Option(None, "--devices", help="Lightning devices (N or a list like 0,1); the windows are sharded across them."),
+    strategy: str = typer.Option(None, "--strategy", help="Lightning strategy, e.g. ddp (several GPUs or nodes)."),
+    num_nodes: int = typer.Option(None, "--num-nodes", help="Nodes for a multi-node scan."),
+    precision: str = typer.Option(None, "--precision", help="Lightning precision, e.g. bf16-mixed."),
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing effects.tsv in OUT."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -34,7 +39,10 @@ def perturb_cmd(
     from claster.errors import InputError
     from claster.store import open_store
 
-    if (out / "effects.tsv").exists() and not force:
+    import os
+
+    worker = int(os.environ.get("LOCAL_RANK", "0")) > 0 or int(os.environ.get("NODE_RANK", "0")) > 0
+    if (out / "effects.tsv").exists() and not force and not worker:
         raise InputError(f"{out / 'effects.tsv'} exists; pass --force to overwrite it")
     st = open_store(store)
     predictor = Predictor(run, device=device)
@@ -49,11 +57,21 @@ def perturb_cmd(
     else:
         if elements is None:
             raise InputError("give --elements BED for a scan, or --spec YAML with --genes")
+        lightning = None
+        if any(v is not None for v in (accelerator, devices, strategy, num_nodes, precision)):
+            dev = devices or "auto"
+            lightning = {"accelerator": accelerator or "auto",
+                         "devices": int(dev) if dev.isdigit() else ([int(d) for d in dev.split(",") if d]
+                                                                    if "," in dev else dev),
+                         "strategy": strategy or "auto", "num_nodes": num_nodes or 1,
+                         "precision": precision or "32-true"}
         result = perturb_scan(
             predictor, st, read_elements(elements), chrom=chrom, mode=mode, preset=preset,
             active_threshold=None if no_active_filter else active_threshold, genes=gene_list,
-            batch_size=batch_size, keep_profiles=True, progress=not quiet,
+            batch_size=batch_size, keep_profiles=True, progress=not quiet, lightning=lightning,
         )
+        if result is None:  # a DDP worker: rank 0 writes
+            return
     write_scan(result, out, save_profiles=save_profiles)
     s = result.summary
     typer.echo(f"{len(result.effects)} effect rows written to {out / 'effects.tsv'} ({s.get('wall_seconds')} s)")
