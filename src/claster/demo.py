@@ -55,6 +55,8 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
 
     cfg = config or DemoConfig()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a directory; choose another --out")
     if force and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,8 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
             tc = TrainConfig(store=str(store_dir), variant=v, out=str(run), lr=cfg.lr,
                              warmup_steps=cfg.warmup_steps, batch_size=cfg.batch_size,
                              max_minutes=cfg.train_minutes.get(v, 4.0), seed=cfg.seed, threads=cfg.threads)
-            fit(tc, force=True, progress=progress)
+            resume = (run / "checkpoints" / "last.ckpt").is_file() and (run / "config.json").is_file()
+            fit(tc, resume=resume, force=not resume, progress=progress)  # an interrupted run continues
 
         step(f"train {v}", run / "model" / "model.pt", train)
         step(f"evaluate {v}", out / "eval" / v / "metrics.json",
@@ -148,6 +151,9 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     step("attribute landscape", adir / "locality.tsv",
          lambda: attribute(out / "runs" / "landscape", store_dir, ac, out=adir, progress=progress))
     summary["attribution"] = json.loads((adir / "summary.json").read_text())
+    previous = out / "summary.json"
+    if previous.is_file():  # keep the timings of steps finished by an earlier call
+        timings = {**json.loads(previous.read_text()).get("timings_seconds", {}), **timings}
     summary["timings_seconds"] = timings
     summary["wall_seconds_this_call"] = round(time.perf_counter() - t0, 1)
     tmp = out / "summary.json.tmp"
@@ -158,6 +164,3 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     return summary
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a directory; choose another --out")

@@ -161,3 +161,38 @@ def test_scan_through_lightning_ddp_equals_single_process(cli, tiny_run, sim_sto
     assert len(a) == len(b) > 0
     np.testing.assert_allclose(b["baseline_area"], a["baseline_area"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(b["perturbed_area"], a["perturbed_area"], rtol=1e-4, atol=1e-6)
+
+
+def test_spec_perturbation_scales_the_promoter(cli, tiny_run, sim_store, tmp_path):
+    """A YAML spec: x1 leaves every gene unchanged; x2 over offsets [-1 kbp, +1 kbp) equals the model run
+    on a window scaled by hand over the same bins (overlap rule: bins 90..109 of a 201-bin window)."""
+    from claster.analysis.metrics import body_simpson, gene_body_bins
+    from claster.analysis.predictor import Predictor
+    from claster.data.windows import cut_landscape
+    from claster.store import open_store
+
+    store = open_store(sim_store)
+    gene = store.genes[store.genes["usable"].astype(bool) & (store.genes["split"] == "test")].iloc[0]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "perturbations:\n"
+        "  - name: same\n    operations: [{op: scale, region: 'offset:-1000..1000', factor: 1.0}]\n"
+        "  - name: double\n    operations: [{op: scale, region: 'offset:-1000..1000', factor: 2.0}]\n"
+    )
+    out = tmp_path / "spec_out"
+    code, _, err = cli(["perturb", "--run", tiny_run, "--store", sim_store, "--spec", spec,
+                        "--genes", gene.gene_name, "--out", out, "--quiet"])
+    assert code == 0, err
+    eff = pd.read_csv(out / "effects.tsv", sep="\t")
+    same = eff[eff["element_id"] == "same"]
+    assert len(same) > 0 and np.allclose(same["delta_area"], 0.0, atol=1e-6)
+    row = eff[(eff["element_id"] == "double") & (eff["gene_id"] == gene.gene_id)].iloc[0]
+    x = cut_landscape(store, gene.chrom, int(gene.tss_bp), n_bins=201).astype(np.float32)
+    xs = x.copy()
+    xs[:, 90:110] *= 2.0  # offsets [-1000, 1000) from the start of the centre bin (100) -> bins 90..109
+    pred = Predictor(tiny_run).predict_raw(torch.from_numpy(np.stack([x, xs]))).numpy()
+    g2 = pd.DataFrame([gene, gene])
+    lo, hi = gene_body_bins(g2, center_bp=np.array([gene.tss_bp] * 2), n_bins=19)
+    areas = body_simpson(pred, lo, hi, mean=False)
+    assert row.perturbed_area == pytest.approx(areas[1], rel=1e-4, abs=1e-6)
+    assert row.baseline_area == pytest.approx(areas[0], rel=1e-4, abs=1e-6)

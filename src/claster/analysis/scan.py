@@ -295,15 +295,48 @@ def _run_with_lightning(jobs: _ScanJobs, *, batch_size: int, progress: bool, acc
     return allp[: jobs.n_windows], allp[jobs.n_windows :]
 
 
+def _gene_effects(element: dict, inside: pd.DataFrame, centre_bp: int, base: np.ndarray, pert: np.ndarray,
+                  *, window_id: str, mode: str, chrom_tss_bp: np.ndarray | None = None) -> pd.DataFrame:
+    """Effects rows of one perturbed window on the genes ``inside`` it (EFFECTS_COLUMNS order).
+
+    ``element``: element_id, chrom, start_bp, end_bp; ``base``/``pert``: (output_bins,) profiles of the
+    window centred at ``centre_bp``; ``chrom_tss_bp``: every TSS of the chromosome, for genes_between
+    (default: the genes inside).
+    """
+    from claster.analysis.perturbation import EFFECTS_COLUMNS, element_gene_geometry
+
+    centre = np.full(len(inside), centre_bp, dtype=np.int64)
+    a_b = _body_areas(np.repeat(base[None], len(inside), 0), inside, centre)
+    a_p = _body_areas(np.repeat(pert[None], len(inside), 0), inside, centre)
+    tss = inside["tss_bp"].to_numpy(np.int64)
+    s, e = int(element["start_bp"]), int(element["end_bp"])
+    dist, rank, between = element_gene_geometry(s, e, tss)
+    if chrom_tss_bp is not None:  # TSSs strictly between, counted over the whole chromosome
+        mid, st = (s + e) // 2, np.sort(chrom_tss_bp)
+        lo, hi = np.minimum(tss, mid), np.maximum(tss, mid)
+        between = np.maximum(np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="right"), 0)
+    delta = a_p - a_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(a_b > 0, delta / np.where(a_b > 0, a_b, 1), np.nan)
+    df = pd.DataFrame({
+        "element_id": element["element_id"], "element_chrom": element["chrom"], "element_start_bp": s,
+        "element_end_bp": e, "gene_id": inside["gene_id"].to_numpy(), "gene_name": inside["gene_name"].to_numpy(),
+        "gene_chrom": element["chrom"], "gene_tss_bp": tss, "gene_strand": inside["strand"].to_numpy(),
+        "distance_bp": dist, "baseline_area": a_b, "perturbed_area": a_p, "delta_area": delta, "rel_change": rel,
+        "abs_delta": np.abs(delta), "window_id": window_id, "mode": mode, "proximity_rank": rank,
+        "genes_between": between,
+    })
+    return df[list(EFFECTS_COLUMNS)]
+
+
 def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes, mode, half_bp) -> pd.DataFrame:
     """Rows per (window, element, gene in window) with areas, deltas and geometry."""
-    from claster.analysis.perturbation import EFFECTS_COLUMNS, element_gene_geometry
+    from claster.analysis.perturbation import EFFECTS_COLUMNS
 
     rows = []
     by_chrom = {c: g.reset_index(drop=True) for c, g in all_genes.groupby("chrom", sort=False)}
     for k, (w, i) in enumerate(pair_arr):
         win = windows_df.iloc[w]
-        el = active.iloc[i]
         g = by_chrom.get(win.chrom)
         if g is None:
             continue
@@ -314,30 +347,11 @@ def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes,
                        & (g["end_bp"] <= win.tss_bp + half_bp + TARGET_BIN_BP // 2)]
         if inside.empty:
             continue
-        centre = np.full(len(inside), win.tss_bp, dtype=np.int64)
-        prof_b = np.repeat(baseline[w][None], len(inside), axis=0)
-        prof_p = np.repeat(perturbed[k][None], len(inside), axis=0)
-        a_b = _body_areas(prof_b, inside, centre)
-        a_p = _body_areas(prof_p, inside, centre)
-        dist, rank, _ = element_gene_geometry(el.start_bp, el.end_bp, inside["tss_bp"].to_numpy())
-        _, _, between_all = element_gene_geometry(el.start_bp, el.end_bp, g["tss_bp"].to_numpy())
-        between_map = dict(zip(g["gene_id"], between_all, strict=True))
-        delta = a_p - a_b
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = np.where(a_b > 0, delta / np.where(a_b > 0, a_b, 1), np.nan)
-        rows.append(pd.DataFrame({
-            "element_id": el.element_id, "element_chrom": el.chrom, "element_start_bp": int(el.start_bp),
-            "element_end_bp": int(el.end_bp), "gene_id": inside["gene_id"].to_numpy(),
-            "gene_name": inside["gene_name"].to_numpy(), "gene_chrom": win.chrom,
-            "gene_tss_bp": inside["tss_bp"].to_numpy(), "gene_strand": inside["strand"].to_numpy(),
-            "distance_bp": dist, "baseline_area": a_b, "perturbed_area": a_p, "delta_area": delta,
-            "rel_change": rel, "abs_delta": np.abs(delta), "window_id": win.window_id, "mode": mode,
-            "proximity_rank": rank, "genes_between": [between_map[x] for x in inside["gene_id"]],
-        }))
+        rows.append(_gene_effects(active.iloc[i].to_dict(), inside, int(win.tss_bp), baseline[w], perturbed[k],
+                                  window_id=win.window_id, mode=mode, chrom_tss_bp=g["tss_bp"].to_numpy(np.int64)))
     if not rows:
         return pd.DataFrame(columns=list(EFFECTS_COLUMNS))
-    out = pd.concat(rows, ignore_index=True)
-    return out[list(EFFECTS_COLUMNS)]
+    return pd.concat(rows, ignore_index=True)
 
 
 def perturb_with_spec(
@@ -354,12 +368,7 @@ def perturb_with_spec(
     enhancer). Returns effects on every gene in each window (``element_id`` = perturbation name) and,
     in ``profiles``, the baseline and perturbed profiles per (gene, perturbation).
     """
-    from claster.analysis.perturbation import (
-        EFFECTS_COLUMNS,
-        apply_operations,
-        check_tracks,
-        element_gene_geometry,
-    )
+    from claster.analysis.perturbation import EFFECTS_COLUMNS, apply_operations, check_tracks
 
     names = list(store.track_names)
     check_tracks(spec, names)
@@ -392,24 +401,11 @@ def perturb_with_spec(
             preds.append(predictor.predict_raw(xs[lo : lo + batch_size], s).cpu().numpy())
         preds = np.concatenate(preds)
         inside = idx[(idx["chrom"] == g.chrom) & ((idx["tss_bp"] - g.tss_bp).abs() <= half_bp + 500)]
-        centre = np.full(len(inside), int(g.tss_bp), dtype=np.int64)
-        a_b = _body_areas(np.repeat(preds[:1], len(inside), 0), inside, centre)
         for p, pred in zip(spec.perturbations, preds[1:], strict=True):
             profiles[(g.gene_id, p.name)] = (preds[0], pred)
-            a_p = _body_areas(np.repeat(pred[None], len(inside), 0), inside, centre)
-            dist, rank, between = element_gene_geometry(int(g.tss_bp), int(g.tss_bp) + 1, inside["tss_bp"])
-            delta = a_p - a_b
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rel = np.where(a_b > 0, delta / np.where(a_b > 0, a_b, 1), np.nan)
-            rows.append(pd.DataFrame({
-                "element_id": p.name, "element_chrom": g.chrom, "element_start_bp": int(g.tss_bp),
-                "element_end_bp": int(g.tss_bp) + 1, "gene_id": inside["gene_id"].to_numpy(),
-                "gene_name": inside["gene_name"].to_numpy(), "gene_chrom": g.chrom,
-                "gene_tss_bp": inside["tss_bp"].to_numpy(), "gene_strand": inside["strand"].to_numpy(),
-                "distance_bp": dist, "baseline_area": a_b, "perturbed_area": a_p, "delta_area": delta,
-                "rel_change": rel, "abs_delta": np.abs(delta), "window_id": g.gene_id, "mode": "spec",
-                "proximity_rank": rank, "genes_between": between,
-            }))
+            element = {"element_id": p.name, "chrom": g.chrom, "start_bp": int(g.tss_bp), "end_bp": int(g.tss_bp) + 1}
+            rows.append(_gene_effects(element, inside, int(g.tss_bp), preds[0], pred, window_id=g.gene_id,
+                                      mode="spec"))
     effects = pd.concat(rows, ignore_index=True)[list(EFFECTS_COLUMNS)] if rows else pd.DataFrame(
         columns=list(EFFECTS_COLUMNS))
     summary = {"mode": "spec", "n_windows": len(sel), "n_perturbations": len(spec.perturbations),
