@@ -20,7 +20,8 @@ def fuse_cmd(
     score_col: str = typer.Option("score", "--score-col", help="Model score column of the links.", show_default=True),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT."),
 ) -> None:
-    """Fit a logistic fusion of the model score and log10 distance on training-chromosome links; apply it to --links."""
+    """Fit a logistic fusion of the model score and log10 distance on training-chromosome links;
+    apply it to --links."""
     from claster.analysis.crispr import check_links, check_truth, read_crispr_truth, read_links, score_truth_pairs
     from claster.analysis.crispr import truth_from_simulation as sim_truth
     from claster.analysis.fusion import fit_fused_score
