@@ -24,10 +24,6 @@ from claster.errors import InputError
 __all__ = ["DemoConfig", "run_demo"]
 
 
-def _done(path: Path) -> bool:
-    return path.exists()
-
-
 def _log(progress: bool, msg: str) -> None:
     if progress:
         print(f"[claster demo] {msg}", flush=True)
@@ -39,9 +35,20 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     import torch
 
     from claster.analysis.attribute import attribute
-    from claster.analysis.crispr import benchmark_links, metrics_json, truth_from_simulation
+    from claster.analysis.crispr import (
+        benchmark_links,
+        restrict_truth,
+        truth_from_simulation,
+        write_benchmark,
+    )
     from claster.analysis.evaluate import compare_runs, evaluate
-    from claster.analysis.linking import links_table, primary_target_summary, write_links_bedpe, write_links_tsv
+    from claster.analysis.linking import (
+        links_table,
+        primary_target_summary,
+        read_links_tsv,
+        write_links_bedpe,
+        write_links_tsv,
+    )
     from claster.analysis.predictor import Predictor
     from claster.analysis.scan import perturb_scan, read_elements, write_scan
     from claster.config import load_config
@@ -66,7 +73,7 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     summary: dict[str, Any] = {"config": cfg.model_dump(mode="json")}
 
     def step(name: str, marker: Path, fn) -> None:
-        if _done(marker):
+        if marker.exists():
             _log(progress, f"{name}: done before, skipped")
             return
         _log(progress, f"{name} ...")
@@ -121,22 +128,12 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
         step(f"perturb {v}", pdir / "summary.json", scan)
 
         def bench(v=v, bdir=bdir):
-            from claster.analysis.linking import read_links_tsv
-            from claster.plots import save_figure
-            from claster.plots.crispr import plot_pr_curves, plot_roc_curves
-
             links = read_links_tsv(out / "links" / f"{v}.tsv")
-            chrom_truth = truth[truth["chrom"].isin(set(links["chr"]))]
-            res = benchmark_links(links, chrom_truth, seed=cfg.seed)
-            bdir.mkdir(parents=True, exist_ok=True)
-            (bdir / "metrics.json").write_text(json.dumps(metrics_json(res), indent=2))
-            save_figure(plot_pr_curves(res["curves"], base_rate=res["base_rate"]), bdir / "pr_curve.png")
-            save_figure(plot_roc_curves(res["curves"]), bdir / "roc_curve.png")
+            chrom_truth = restrict_truth(truth, sorted(set(links["chr"].astype(str))))
+            write_benchmark(benchmark_links(links, chrom_truth, seed=cfg.seed), bdir)
 
         step(f"benchmark {v}", bdir / "metrics.json", bench)
         psum = json.loads((pdir / "summary.json").read_text())
-        from claster.analysis.linking import read_links_tsv
-
         psum["links"] = primary_target_summary(read_links_tsv(out / "links" / f"{v}.tsv"))
         summary["perturbation"][v] = psum
         b = json.loads((bdir / "metrics.json").read_text())

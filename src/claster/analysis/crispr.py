@@ -59,6 +59,8 @@ __all__ = [
     "score_truth_pairs",
     "benchmark_links",
     "metrics_json",
+    "restrict_truth",
+    "write_benchmark",
 ]
 
 TRUTH_REQUIRED: tuple[str, ...] = ("chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "Regulated")
@@ -640,3 +642,37 @@ def metrics_json(result: dict[str, Any]) -> dict[str, Any]:
         return v
 
     return {k: clean(v) for k, v in result.items() if k not in ("scored_pairs", "curves")}
+
+
+def restrict_truth(truth: pd.DataFrame, chroms: list[str] | None) -> pd.DataFrame:
+    """The truth pairs on ``chroms`` (all of them when None); :class:`InputError` when none is left."""
+    if chroms is None:
+        return truth
+    out = truth[truth["chrom"].astype(str).isin(chroms)].reset_index(drop=True)
+    if out.empty:
+        raise InputError(f"no truth pair on {', '.join(chroms)}; check --chroms against the truth file")
+    return out
+
+
+def write_benchmark(result: dict[str, Any], out: str | PathLike[str], *, title: str | None = None,
+                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a :func:`benchmark_links` result into ``out``, each file atomically.
+
+    ``metrics.json`` (:func:`metrics_json` plus ``extra``), ``scored_pairs.tsv``, ``pr_curve.png`` and
+    ``roc_curve.png``. Returns the metrics dict as written.
+    """
+    import json
+
+    from claster.io.writers import atomic_path, write_tsv
+    from claster.plots import save_figure
+    from claster.plots.crispr import plot_pr_curves, plot_roc_curves
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {**metrics_json(result), **(extra or {})}
+    save_figure(plot_pr_curves(result["curves"], base_rate=result["base_rate"], title=title), out / "pr_curve.png")
+    save_figure(plot_roc_curves(result["curves"], title=title), out / "roc_curve.png")
+    write_tsv(result["scored_pairs"], out / "scored_pairs.tsv")
+    with atomic_path(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -119,7 +119,7 @@ def perturb_scan(
     """
     from tqdm.auto import tqdm
 
-    from claster.analysis.perturbation import element_gene_geometry, select_active_elements
+    from claster.analysis.perturbation import select_active_elements
 
     if mode not in ("gene-centric", "enhancer-centric"):
         raise InputError(f"mode must be gene-centric or enhancer-centric, got {mode!r}")
@@ -300,8 +300,8 @@ def _gene_effects(element: dict, inside: pd.DataFrame, centre_bp: int, base: np.
     """Effects rows of one perturbed window on the genes ``inside`` it (EFFECTS_COLUMNS order).
 
     ``element``: element_id, chrom, start_bp, end_bp; ``base``/``pert``: (output_bins,) profiles of the
-    window centred at ``centre_bp``; ``chrom_tss_bp``: every TSS of the chromosome, for genes_between
-    (default: the genes inside).
+    window centred at ``centre_bp``; ``chrom_tss_bp``: every TSS of the chromosome, sorted, for
+    genes_between (default: the genes inside).
     """
     from claster.analysis.perturbation import EFFECTS_COLUMNS, element_gene_geometry
 
@@ -312,7 +312,7 @@ def _gene_effects(element: dict, inside: pd.DataFrame, centre_bp: int, base: np.
     s, e = int(element["start_bp"]), int(element["end_bp"])
     dist, rank, between = element_gene_geometry(s, e, tss)
     if chrom_tss_bp is not None:  # TSSs strictly between, counted over the whole chromosome
-        mid, st = (s + e) // 2, np.sort(chrom_tss_bp)
+        mid, st = (s + e) // 2, chrom_tss_bp
         lo, hi = np.minimum(tss, mid), np.maximum(tss, mid)
         between = np.maximum(np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="right"), 0)
     delta = a_p - a_b
@@ -335,6 +335,7 @@ def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes,
 
     rows = []
     by_chrom = {c: g.reset_index(drop=True) for c, g in all_genes.groupby("chrom", sort=False)}
+    sorted_tss = {c: np.sort(g["tss_bp"].to_numpy(np.int64)) for c, g in by_chrom.items()}
     for k, (w, i) in enumerate(pair_arr):
         win = windows_df.iloc[w]
         g = by_chrom.get(win.chrom)
@@ -348,7 +349,7 @@ def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes,
         if inside.empty:
             continue
         rows.append(_gene_effects(active.iloc[i].to_dict(), inside, int(win.tss_bp), baseline[w], perturbed[k],
-                                  window_id=win.window_id, mode=mode, chrom_tss_bp=g["tss_bp"].to_numpy(np.int64)))
+                                  window_id=win.window_id, mode=mode, chrom_tss_bp=sorted_tss[win.chrom]))
     if not rows:
         return pd.DataFrame(columns=list(EFFECTS_COLUMNS))
     return pd.concat(rows, ignore_index=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -18,24 +15,6 @@ benchmark_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(benchmark_app, name="benchmark")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @benchmark_app.command("crispr")
@@ -102,7 +81,13 @@ def crispr(
 ) -> None:
     """CRISPRi enhancer–gene benchmark: AUPRC, AUROC, precision at 70 % recall and the best-F1
     confusion matrix for the links and for the distance and random baselines; PR and ROC figures."""
-    from claster.analysis.crispr import benchmark_links, metrics_json, read_crispr_truth, read_links
+    from claster.analysis.crispr import (
+        benchmark_links,
+        read_crispr_truth,
+        read_links,
+        restrict_truth,
+        write_benchmark,
+    )
     from claster.analysis.crispr import truth_from_simulation as sim_truth
     from claster.errors import InputError
 
@@ -125,10 +110,7 @@ def crispr(
     keep = [c.strip() for c in chroms.split(",") if c.strip()] if chroms else None
     if keep is None and truth_from_simulation is not None and links_df is not None:
         keep = sorted(set(links_df["chr"].astype(str)))
-    if keep is not None:
-        truth_df = truth_df[truth_df["chrom"].astype(str).isin(keep)].reset_index(drop=True)
-        if truth_df.empty:
-            raise InputError(f"no truth pair on {', '.join(keep)}; check --chroms against the truth file")
+    truth_df = restrict_truth(truth_df, keep)
     result = benchmark_links(
         links_df,
         truth_df,
@@ -137,25 +119,12 @@ def crispr(
         distance=distance,  # type: ignore[arg-type]
         seed=seed,
     )
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from claster.plots import save_figure
-    from claster.plots.crispr import plot_pr_curves, plot_roc_curves
-
-    out.mkdir(parents=True, exist_ok=True)
-    summary = metrics_json(result)
-    summary["links_file"] = str(links) if links is not None else None
-    summary["chroms"] = keep
-    summary["truth_file"] = str(truth) if truth is not None else None
-    summary["truth_simulation"] = str(truth_from_simulation) if truth_from_simulation is not None else None
-    name = "simulated truth" if truth is None else truth.name
-    pr = plot_pr_curves(result["curves"], base_rate=result["base_rate"], title=name)
-    save_figure(pr, out / "pr_curve.png")
-    save_figure(plot_roc_curves(result["curves"], title=name), out / "roc_curve.png")
-    _atomic_write_text(out / "scored_pairs.tsv", result["scored_pairs"].to_csv(sep="\t", index=False))
-    _atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
+    write_benchmark(
+        result, out, title="simulated truth" if truth is None else truth.name,
+        extra={"links_file": str(links) if links is not None else None, "chroms": keep,
+               "truth_file": str(truth) if truth is not None else None,
+               "truth_simulation": str(truth_from_simulation) if truth_from_simulation is not None else None},
+    )
 
     parts = []
     if links is not None:

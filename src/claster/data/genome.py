@@ -22,18 +22,12 @@ import torch
 from claster.errors import InputError, StoreError
 from claster.units import (
     CONTACT_LOG_FLOOR,
-    CONTACT_WINDOW_BP,
     LANDSCAPE_BIN_BP,
     TARGET_BIN_BP,
     TARGET_RAW_BIN_BP,
 )
 
-__all__ = ["GenomeWindows", "contact_window_bins"]
-
-
-def contact_window_bins(bin_bp: int) -> int:
-    """Bins of a square contact window over 1 Mbp: ceil(1e6 / bin_bp) + 1 (626 at 1.6 kbp, 201 at 5 kbp)."""
-    return -(-CONTACT_WINDOW_BP // bin_bp) + 1
+__all__ = ["GenomeWindows"]
 
 
 @dataclass
@@ -124,7 +118,7 @@ class GenomeWindows:
         self._structure = None
         self._band = None
         if structure == "rotated":
-            self._structure = torch.from_numpy(self._rotated_windows(store, chroms))
+            self._structure = torch.from_numpy(self._rotated_windows(store))
         elif structure in ("square", "pchic"):
             kind = "contacts" if structure == "square" else "pchic"
             self._init_band(store, chroms, kind, tss, chrom_of)
@@ -133,34 +127,29 @@ class GenomeWindows:
 
     # ------------------------------------------------------------------ contacts
     def _init_band(self, store, chroms, kind, tss, chrom_of) -> None:
-        if store.manifest.get(kind) is None:
+        if not store.has(kind):
             raise StoreError(
                 f"the store {store.path} has no {kind} data; rerun `claster prepare` with "
                 f"--{'contacts' if kind == 'contacts' else 'pchic'}"
             )
         bin_bp = store.contact_bin_bp(kind)
-        n = contact_window_bins(bin_bp)
-        bands = {c: np.asarray(store.contact_band(c, kind=kind))[:, :n] for c in chroms}
-        width = n
-        # concatenate rows (bins) with a pad of n rows of NaN around each chromosome
+        n = store.contact_window_bins(kind)
+        # concatenate the bands' rows (bins) of every chromosome, n rows of NaN around each
         parts, offsets, pos = [], {}, 0
-        for c, band in bands.items():
-            parts.extend([np.full((n, width), np.nan, np.float32), band.astype(np.float32)])
+        for c in chroms:
+            band = np.asarray(store.contact_band(c, kind=kind))[:, :n].astype(np.float32)
+            parts.extend([np.full((n, n), np.nan, np.float32), band])
             offsets[c] = pos + n
             pos += n + band.shape[0]
-        parts.append(np.full((n, width), np.nan, np.float32))
-        band_all = np.concatenate(parts, axis=0)
-        self._band = torch.from_numpy(band_all.reshape(-1))
-        self._band_width = width
-        a = np.arange(n)
-        lo = np.minimum(a[:, None], a[None, :])
-        d = np.abs(a[:, None] - a[None, :])
-        self._band_pattern = torch.from_numpy((lo * width + d).astype(np.int64))  # (n, n)
+        parts.append(np.full((n, n), np.nan, np.float32))
+        self._band = torch.from_numpy(np.concatenate(parts, axis=0).reshape(-1))
+        a = np.arange(n)  # M[a, b] = band[start + min(a, b), |a - b|] (as store.square_from_band)
+        self._band_pattern = torch.from_numpy(np.minimum.outer(a, a) * n + np.abs(np.subtract.outer(a, a)))
         first = np.array([offsets[c] for c in chrom_of], dtype=np.int64) + tss // bin_bp - (n - 1) // 2
-        self._band_start = torch.from_numpy(first * width)
+        self._band_start = torch.from_numpy(first * n)
         self.structure_bins = n
 
-    def _rotated_windows(self, store, chroms) -> np.ndarray:
+    def _rotated_windows(self, store) -> np.ndarray:
         from claster.data.windows import cut_rotated
 
         rows = [cut_rotated(store, r.chrom, int(r.tss_bp)) for r in self.samples.itertuples()]
