@@ -1,6 +1,6 @@
 """Benchmark: integrated gradients on the CPU for the landscape ClasterNet (issue 5, item 6).
 
-Measures windows per second of ``claster.analysis.attribution.integrated_gradients`` (64 Gauss–Legendre
+Measures windows per second of ``claster.attribute.ig.integrated_gradients`` (64 Gauss–Legendre
 steps, batch 64 interpolants, SPEC §8) for a subset of output bins and for all 401, against captum's
 plain per-output loop (``IntegratedGradients.attribute(target=j)`` for each bin) in the same run, and
 checks that both give the same attributions.
@@ -61,7 +61,7 @@ def main() -> None:
     p.add_argument("--json", default=None, help="write the figures to this JSON file")
     args = p.parse_args()
 
-    from claster.analysis.attribution import integrated_gradients
+    from claster.attribute.ig import integrated_gradients
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -6,7 +6,7 @@ realistic log10 maps (-14 blocks, a strong diagonal) and on a worst-case map (ra
 - ``scipy_rotate``: the reference itself, one window at a time (the baseline of every ratio);
 - ``prefilter+map_coordinates``: scipy's spline prefilter of the whole window (float64) then
   ``map_coordinates(prefilter=False)`` at the kept output points only;
-- ``sparse_chain_scipy``: the precomputed operator of claster.data.rotate (gather, two truncated
+- ``sparse_chain_scipy``: the precomputed operator of claster.rotate (gather, two truncated
   prefilter matrices, 16-tap stencil) as scipy CSR float32 products on a (points, batch) array;
 - ``rotate_squares``: the library function (same operator, torch CSR products, batches of 32).
 
@@ -26,7 +26,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import torch
 
-from claster.data.rotate import _operator, crop_rows, rotate_squares
+from claster.rotate import _operator, crop_rows, rotate_squares
 
 
 def realistic_maps(n_win: int, n: int, seed: int = 0) -> np.ndarray:

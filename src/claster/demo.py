@@ -34,23 +34,23 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     """Run every step into ``out``; returns the summary (also written to ``out/summary.json``)."""
     import torch
 
-    from claster.analysis.attribute import attribute
-    from claster.analysis.crispr import (
+    from claster.attribute import attribute
+    from claster.link import (
         benchmark_links,
         restrict_truth,
         truth_from_simulation,
         write_benchmark,
     )
-    from claster.analysis.evaluate import compare_runs, evaluate
-    from claster.analysis.linking import (
+    from claster.evaluate import compare_runs, evaluate
+    from claster.link import (
         links_table,
         primary_target_summary,
         read_links_tsv,
         write_links_bedpe,
         write_links_tsv,
     )
-    from claster.analysis.predictor import Predictor
-    from claster.analysis.scan import perturb_scan, read_elements, write_scan
+    from claster.predict import Predictor
+    from claster.perturb import perturb_scan, read_elements, write_scan
     from claster.config import load_config
     from claster.config.attribution import AttributionConfig
     from claster.config.prepare import PrepareConfig

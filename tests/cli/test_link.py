@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from claster.analysis.linking import LINKS_COLUMNS, read_links_bedpe, read_links_tsv
+from claster.link import LINKS_COLUMNS, read_links_bedpe, read_links_tsv
 
 HEADER = (
     "element_id element_chrom element_start_bp element_end_bp gene_id gene_name gene_tss_bp "

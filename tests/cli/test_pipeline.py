@@ -67,8 +67,8 @@ def test_evaluate_metrics_match_scipy(cli, tiny_run, sim_store, tmp_path):
 
 def test_perturb_effects_equal_a_hand_perturbed_prediction(cli, tiny_run, sim_store, sim_dir, tmp_path):
     """The P2 effect of one element equals the model run on a window zeroed by hand (SPEC §6 bins)."""
-    from claster.analysis.metrics import body_simpson, gene_body_bins
-    from claster.analysis.predictor import Predictor
+    from claster.data.body import body_simpson, gene_body_bins
+    from claster.predict import Predictor
     from claster.data.windows import cut_landscape
     from claster.store import open_store
 
@@ -166,8 +166,8 @@ def test_scan_through_lightning_ddp_equals_single_process(cli, tiny_run, sim_sto
 def test_spec_perturbation_scales_the_promoter(cli, tiny_run, sim_store, tmp_path):
     """A YAML spec: x1 leaves every gene unchanged; x2 over offsets [-1 kbp, +1 kbp) equals the model run
     on a window scaled by hand over the same bins (overlap rule: bins 90..109 of a 201-bin window)."""
-    from claster.analysis.metrics import body_simpson, gene_body_bins
-    from claster.analysis.predictor import Predictor
+    from claster.data.body import body_simpson, gene_body_bins
+    from claster.predict import Predictor
     from claster.data.windows import cut_landscape
     from claster.store import open_store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from claster.analysis.crispr import precision_recall_curve, roc_curve
+from claster.link import precision_recall_curve, roc_curve
 from claster.errors import InputError
 from claster.plots.crispr import plot_pr_curves, plot_roc_curves
 

@@ -89,7 +89,7 @@ def test_normalisation_uses_training_genes_only(short_run: Path, sim_store: Path
 
 
 def test_checkpoint_loads_and_predicts_on_cpu(short_run: Path, sim_store: Path):
-    from claster.analysis.predictor import Predictor
+    from claster.predict import Predictor
     from claster.store import open_store
 
     store = open_store(sim_store)

@@ -30,7 +30,7 @@ def attribute_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Attribute a trained model's predictions to its inputs (integrated gradients, SPEC §8)."""
-    from claster.analysis.attribute import attribute
+    from claster.attribute import attribute
     from claster.config import load_config
     from claster.config.attribution import AttributionConfig
 

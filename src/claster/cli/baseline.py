@@ -20,7 +20,7 @@ def linear_cmd(
     alpha: float = typer.Option(1.0, "--alpha", help="Ridge penalty.", show_default=True),
 ) -> None:
     """Ridge regression from promoter marks (TSS +-1 and +-5 kbp) to the 401-bin profile."""
-    from claster.analysis.baselines import linear_baseline
+    from claster.evaluate import linear_baseline
 
     m = linear_baseline(store, out=out, split=split, alpha=alpha)
     typer.echo(f"linear baseline on {split}: bin-wise Pearson {m['binwise_pearson']:.4f}, "

@@ -81,14 +81,14 @@ def crispr(
 ) -> None:
     """CRISPRi enhancer–gene benchmark: AUPRC, AUROC, precision at 70 % recall and the best-F1
     confusion matrix for the links and for the distance and random baselines; PR and ROC figures."""
-    from claster.analysis.crispr import (
+    from claster.link import (
         benchmark_links,
         read_crispr_truth,
         read_links,
         restrict_truth,
         write_benchmark,
     )
-    from claster.analysis.crispr import truth_from_simulation as sim_truth
+    from claster.link import truth_from_simulation as sim_truth
     from claster.errors import InputError
 
     if (truth is None) == (truth_from_simulation is None):

@@ -1,4 +1,4 @@
-"""``claster evaluate``: SPEC §5 metrics, per-gene table and figures (calls :func:`claster.analysis.evaluate.evaluate`)."""
+"""``claster evaluate``: SPEC §5 metrics, per-gene table and figures (calls :func:`claster.evaluate.evaluation.evaluate`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def evaluate_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Evaluate a trained run: bin-wise and gene-level Pearson/Spearman (SPEC §5)."""
-    from claster.analysis.evaluate import compare_runs, evaluate
+    from claster.evaluate import compare_runs, evaluate
 
     metrics = evaluate(run, store, split=split, out=out, device=device, batch_size=batch_size,
                        plot_genes=plot_genes.split(",") if plot_genes else None, progress=not quiet)

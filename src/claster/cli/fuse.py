@@ -22,10 +22,10 @@ def fuse_cmd(
 ) -> None:
     """Fit a logistic fusion of the model score and log10 distance on training-chromosome links;
     apply it to --links."""
-    from claster.analysis.crispr import check_links, check_truth, read_crispr_truth, read_links, score_truth_pairs
-    from claster.analysis.crispr import truth_from_simulation as sim_truth
-    from claster.analysis.fusion import fit_fused_score
-    from claster.analysis.linking import read_links_tsv, write_links_tsv
+    from claster.link import check_links, check_truth, read_crispr_truth, read_links, score_truth_pairs
+    from claster.link import truth_from_simulation as sim_truth
+    from claster.link import fit_fused_score
+    from claster.link import read_links_tsv, write_links_tsv
     from claster.errors import InputError
 
     if (truth is None) == (truth_from_simulation is None):

@@ -52,7 +52,7 @@ def link(
     ] = False,
 ) -> None:
     """Score element–gene pairs (Δ, ratio-to-max, z-score), mark primary and closest genes, write links."""
-    from claster.analysis.linking import links_table, read_effects, write_links_bedpe, write_links_tsv
+    from claster.link import links_table, read_effects, write_links_bedpe, write_links_tsv
     from claster.errors import InputError
 
     if duplicates not in ("max", "reference"):

@@ -34,8 +34,8 @@ def perturb_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Perturb the chromatin in silico and write per (element, gene) effects."""
-    from claster.analysis.predictor import Predictor
-    from claster.analysis.scan import perturb_scan, perturb_with_spec, read_elements, write_scan
+    from claster.predict import Predictor
+    from claster.perturb import perturb_scan, perturb_with_spec, read_elements, write_scan
     from claster.errors import InputError
     from claster.store import open_store
 
@@ -48,7 +48,7 @@ def perturb_cmd(
     predictor = Predictor(run, device=device)
     gene_list = [g.strip() for g in genes.split(",") if g.strip()] if genes else None
     if spec is not None:
-        from claster.analysis.perturbation import load_perturb_spec
+        from claster.perturb import load_perturb_spec
 
         if not gene_list:
             raise InputError("--spec needs --genes: the windows to apply the perturbations to")

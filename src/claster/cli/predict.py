@@ -1,4 +1,4 @@
-"""``claster predict``: predicted profiles, gene-body means and a bigWig (calls :func:`claster.analysis.predict.predict`)."""
+"""``claster predict``: predicted profiles, gene-body means and a bigWig (calls :func:`claster.predict.profiles.predict`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def predict_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Predict nascent transcription profiles (401 x 1 kbp) and write TSV + bigWig."""
-    from claster.analysis.predict import predict
+    from claster.predict import predict
 
     summary = predict(
         run, store, genes=genes.split(",") if genes else None, chrom=chrom, regions=regions, tile_bp=tile_bp,

@@ -5,6 +5,7 @@ attribution. Importing this package does not import torch (the torch-based batch
 :mod:`claster.data.genome`).
 """
 
+from claster.data.body import body_simpson, gene_body_bins, gene_body_mean, gene_body_means, round_half_away
 from claster.data.windows import (
     WindowSpec,
     cut_landscape,
@@ -16,6 +17,11 @@ from claster.data.windows import (
 )
 
 __all__ = [
+    "body_simpson",
+    "gene_body_bins",
+    "gene_body_mean",
+    "gene_body_means",
+    "round_half_away",
     "WindowSpec",
     "cut_landscape",
     "cut_pchic",

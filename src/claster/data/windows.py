@@ -6,7 +6,7 @@ Geometry (SPEC §2, store contract):
 - target: ``target[(tss_bp + bin_bp * k) // 20]`` for k = -(n-1)/2 .. (n-1)/2 (401 bins of 1 kbp);
 - square contacts at resolution r: n = ceil(1e6 / r) + 1 bins from ``center_bp // r - (n - 1) // 2``;
   NaN and 0 -> 1e-14, then log10;
-- rotated: :func:`claster.data.rotate.rotate_square` of the log10 square (cropped rows);
+- rotated: :func:`claster.rotate.rotate_square` of the log10 square (cropped rows);
 - promoter capture: the square at 5 kbp, (201, 201).
 
 Windows are always in genomic orientation; :func:`reverse_window` gives the "rev" augmentation.
@@ -166,7 +166,7 @@ def cut_rotated(store: Store, chrom: str, center_bp: int, *, use_cache: bool = T
     """Rotated contact window: (rows, n) float32 ((129, 626) at 1.6 kbp, (42, 201) at 5 kbp).
 
     Read from the store's rotated cache when ``center_bp`` is the TSS of a cached gene on ``chrom``,
-    otherwise rotated on the fly from :func:`cut_square` with :func:`claster.data.rotate.rotate_square`.
+    otherwise rotated on the fly from :func:`cut_square` with :func:`claster.rotate.rotate_square`.
     """
     if use_cache:
         cache = store.rotated_cache()
@@ -174,7 +174,7 @@ def cut_rotated(store: Store, chrom: str, center_bp: int, *, use_cache: bool = T
             row = cache.row_of_locus.get((chrom, int(center_bp)))
             if row is not None:
                 return np.array(cache.windows[row], dtype=np.float32)
-    from claster.data.rotate import rotate_square
+    from claster.rotate import rotate_square
 
     return rotate_square(cut_square(store, chrom, center_bp, kind="contacts", pad=pad))
 

@@ -1,6 +1,6 @@
 """Figures of aggregated attributions (SPEC §8): locality profiles (Fig. 3b), structure and square maps.
 
-Every function takes arrays (as :mod:`claster.analysis.attribution` returns them, or as read back
+Every function takes arrays (as :mod:`claster.attribute.ig` returns them, or as read back
 from the TSV/NPZ an analysis wrote) and returns a :class:`matplotlib.figure.Figure`; no pyplot state
 is used, so they work under any backend.
 """

@@ -1,6 +1,6 @@
 """Figures of the CRISPRi benchmark (SPEC §7): precision–recall and ROC curves with the baselines.
 
-``curves`` is the ``curves`` entry of :func:`claster.analysis.crispr.benchmark_links`: label →
+``curves`` is the ``curves`` entry of :func:`claster.link.crispr.benchmark_links`: label →
 dict with ``precision`` and ``recall`` (in decreasing-threshold order, as from
 ``precision_recall_curve``), ``fpr`` and ``tpr`` (from ``roc_curve``), ``auprc`` and ``auroc``.
 Labels ``distance`` and ``random`` are drawn as dashed baselines.

@@ -522,7 +522,7 @@ def _evaluation(layout: RunLayout) -> Section:
         return Section("evaluation", "Evaluation", ran=False,
                        missing_hint="No eval/<variant>/metrics.json was found: `claster evaluate` did not run "
                        "in this directory.")
-    from claster.analysis.evaluate import PAPER_BINWISE
+    from claster.evaluate import PAPER_BINWISE
 
     parts = ['<p class="lead">Predictions on the held-out test chromosomes compared with the observed nascent '
              "transcription (SPEC §5). <b>Bin-wise</b>: all 401 bins of every test gene pooled, both sides "

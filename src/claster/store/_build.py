@@ -565,7 +565,7 @@ def _write_rotated_cache(out: Path, manifest: dict, index: pd.DataFrame, progres
     """contacts/rotated.npy (n_loci, rows, n) float32 + rotated_index.tsv (gene_id, row)."""
     from tqdm.auto import tqdm
 
-    from claster.data.rotate import crop_rows, rotate_squares  # rotation kernel (claster.data)
+    from claster.rotate import crop_rows, rotate_squares  # the rotation kernel, below store and data
 
     meta = manifest["contacts"]
     r, n = int(meta["resolution_bp"]), int(meta["window_bins"])

@@ -8,16 +8,12 @@ import pytest
 from scipy.integrate import simpson
 from scipy.stats import pearsonr, spearmanr
 
-from claster.analysis.metrics import (
+from claster.data.body import body_simpson, gene_body_bins, gene_body_mean, gene_body_means, round_half_away
+from claster.evaluate import (
     StreamingPearson,
     binwise_correlations,
-    body_simpson,
     evaluation_table,
-    gene_body_bins,
-    gene_body_mean,
-    gene_body_means,
     gene_level_correlations,
-    round_half_away,
     summarise,
 )
 from claster.errors import InputError

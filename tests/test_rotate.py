@@ -1,4 +1,4 @@
-"""claster.data.rotate against scipy.ndimage.rotate (the original recipe, SPEC §2)."""
+"""claster.rotate against scipy.ndimage.rotate (the original recipe, SPEC §2)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-from claster.data.rotate import crop_rows, rotate_square, rotate_squares
+from claster.rotate import crop_rows, rotate_square, rotate_squares
 from claster.errors import InputError
 
 TOL = 1e-4

@@ -32,7 +32,7 @@ PAPER_BINWISE = {
 
 def evaluate_arrays(pred: np.ndarray, true: np.ndarray, samples: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Metrics dict and per-gene table for (N, 401) predictions vs observations of ``samples``."""
-    from claster.analysis.metrics import evaluation_table, summarise
+    from claster.evaluate.metrics import evaluation_table, summarise
 
     table = evaluation_table(pred, true, samples)
     return dict(summarise(table, pred, true)), table
@@ -50,7 +50,7 @@ def _choose_genes(table: pd.DataFrame, n: int) -> list[int]:
 def evaluate(run, store_path, *, split: str = "test", out, device: str = "cpu", batch_size: int = 64,
              plot_genes: list[str] | None = None, n_plot_genes: int = 4, progress: bool = True) -> dict:
     """Evaluate a trained run on the usable forward samples of ``split``; returns the metrics dict."""
-    from claster.analysis.predictor import Predictor
+    from claster.predict import Predictor
     from claster.io.writers import write_tsv
     from claster.plots import save_figure
     from claster.plots.evaluation import plot_density

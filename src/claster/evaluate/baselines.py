@@ -46,7 +46,7 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> tuple[np.ndar
 
 def linear_baseline(store_path, *, out, split: str = "test", output_bins: int = 401, alpha: float = 1.0) -> dict:
     """Fit on the training genes, evaluate on ``split``; writes ``out/metrics.json`` like ``evaluate``."""
-    from claster.analysis.evaluate import evaluate_arrays
+    from claster.evaluate.evaluation import evaluate_arrays
     from claster.data.windows import cut_target
     from claster.io.writers import write_tsv
     from claster.store import open_store

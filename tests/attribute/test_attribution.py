@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from claster.analysis.attribution import (
+from claster.attribute import (
     ROTATED_LAMBDA,
     attribution_to_bigwig,
     baseline_from_windows,

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from claster.analysis.linking import (
+from claster.link import (
     BEDPE_LINK_COLUMNS,
     LINKS_COLUMNS,
     links_table,
@@ -32,7 +32,7 @@ from claster.analysis.linking import (
     write_links_bedpe,
     write_links_tsv,
 )
-from claster.analysis.perturbation import EFFECTS_COLUMNS
+from claster.perturb import EFFECTS_COLUMNS
 from claster.errors import InputError
 from claster.plots.perturbation import (
     most_affected_ranks,
@@ -187,7 +187,7 @@ def test_empty_effects_give_empty_links(effects):
 
 
 def test_effects_columns_cover_linking_needs():
-    from claster.analysis.linking import REQUIRED_EFFECTS_COLUMNS
+    from claster.link import REQUIRED_EFFECTS_COLUMNS
 
     assert set(REQUIRED_EFFECTS_COLUMNS) <= set(EFFECTS_COLUMNS)
 

@@ -154,8 +154,8 @@ def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=No
 
     Returns a summary dict (counts and paths).
     """
-    from claster.analysis.metrics import gene_body_means
-    from claster.analysis.predictor import Predictor
+    from claster.data.body import gene_body_means
+    from claster.predict.predictor import Predictor
     from claster.io.writers import write_tsv
     from claster.store import open_store
 

@@ -33,7 +33,7 @@ def _standardised_batches(predictor, windows, idx: np.ndarray, batch_size: int):
 
 def attribute(run, store_path, config, *, out, device: str = "cpu", progress: bool = True) -> dict:
     """Run SPEC §8 attribution for ``config`` (an :class:`AttributionConfig`); returns the summary."""
-    from claster.analysis.attribution import (
+    from claster.attribute.ig import (
         attribution_to_bigwig,
         integrated_gradients,
         landscape_locality_map,
@@ -42,7 +42,7 @@ def attribute(run, store_path, config, *, out, device: str = "cpu", progress: bo
         square_map,
         structure_map,
     )
-    from claster.analysis.predictor import Predictor
+    from claster.predict import Predictor
     from claster.io.writers import write_tsv
     from claster.plots import save_figure
     from claster.plots.attribution import plot_locality_profile, plot_square_map, plot_structure_map

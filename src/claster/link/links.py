@@ -35,7 +35,7 @@ __all__ = [
     "read_links_bedpe",
 ]
 
-#: Effects columns linking needs (see ``claster.analysis.perturbation.EFFECTS_COLUMNS`` for all).
+#: Effects columns linking needs (see ``claster.perturb.perturbation.EFFECTS_COLUMNS`` for all).
 REQUIRED_EFFECTS_COLUMNS: tuple[str, ...] = (
     "element_id",
     "element_chrom",

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claster.analysis.baselines import fit_ridge
-from claster.analysis.fusion import fit_fused_score, link_features
+from claster.evaluate import fit_ridge
+from claster.link import fit_fused_score, link_features
 from claster.errors import InputError
 
 
@@ -30,7 +30,7 @@ def test_link_features_by_hand():
 def test_fusion_learns_both_inputs_and_beats_each():
     """Labels depend on score and distance: the fit gives a positive score weight and a negative
     distance weight, and its average precision beats either input alone."""
-    from claster.analysis.crispr import average_precision
+    from claster.link import average_precision
 
     rng = np.random.default_rng(1)
     n = 4000

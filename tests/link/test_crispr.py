@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
-from claster.analysis.crispr import (
+from claster.link import (
     average_precision,
     benchmark_links,
     best_f1,

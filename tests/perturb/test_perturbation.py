@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from claster.analysis.perturbation import (
+from claster.perturb import (
     BASELINE,
     EFFECTS_COLUMNS,
     PerturbationBatch,

@@ -12,7 +12,7 @@ Each baseline is predicted once; perturbed windows are built on the fly on the m
 the same device-resident tracks (no perturbed array is written to disk), in batches that mix
 windows so every forward pass is full. The presets (P1, P2, or any silence) run as one masked fill
 per batch; a YAML/TSV spec with other operations (scale, flip, copy, ...) runs through
-:func:`claster.analysis.perturbation.apply_operations`.
+:func:`claster.perturb.perturbation.apply_operations`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import torch
 from claster.errors import InputError
 from claster.units import LANDSCAPE_BIN_BP, TARGET_BIN_BP
 
-__all__ = ["ScanResult", "read_elements", "perturb_scan", "PRESET_TRACKS"]
+__all__ = ["ScanResult", "read_elements", "perturb_scan", "perturb_with_spec", "write_scan", "PRESET_TRACKS"]
 
 #: Tracks set to 0 by each preset (SPEC §6).
 PRESET_TRACKS = {"P1": ("H3K27ac",), "P2": ("ATAC", "H3K4me3", "H3K27ac")}
@@ -36,7 +36,7 @@ PRESET_TRACKS = {"P1": ("H3K27ac",), "P2": ("ATAC", "H3K4me3", "H3K27ac")}
 
 @dataclass
 class ScanResult:
-    """Effects table (``claster.analysis.perturbation.EFFECTS_COLUMNS``) plus what is needed for figures."""
+    """Effects table (``claster.perturb.perturbation.EFFECTS_COLUMNS``) plus what is needed for figures."""
 
     effects: pd.DataFrame
     elements: pd.DataFrame  # the elements scanned, with active_signal / is_active
@@ -68,7 +68,7 @@ def read_elements(path: str | Path) -> pd.DataFrame:
 
 def _body_areas(profiles: np.ndarray, genes: pd.DataFrame, center_bp: np.ndarray) -> np.ndarray:
     """Simpson area of each gene's body in the profile of a window centred at ``center_bp`` (SPEC §5)."""
-    from claster.analysis.metrics import body_simpson, gene_body_bins
+    from claster.data.body import body_simpson, gene_body_bins
 
     lo, hi = gene_body_bins(genes, center_bp=center_bp, n_bins=profiles.shape[1])
     return body_simpson(profiles, lo, hi, mean=False)
@@ -94,7 +94,7 @@ def perturb_scan(
     Parameters
     ----------
     predictor
-        A :class:`claster.analysis.predictor.Predictor`.
+        A :class:`claster.predict.predictor.Predictor`.
     store
         The open store the model reads.
     elements
@@ -119,7 +119,7 @@ def perturb_scan(
     """
     from tqdm.auto import tqdm
 
-    from claster.analysis.perturbation import select_active_elements
+    from claster.perturb.perturbation import select_active_elements
 
     if mode not in ("gene-centric", "enhancer-centric"):
         raise InputError(f"mode must be gene-centric or enhancer-centric, got {mode!r}")
@@ -303,7 +303,7 @@ def _gene_effects(element: dict, inside: pd.DataFrame, centre_bp: int, base: np.
     window centred at ``centre_bp``; ``chrom_tss_bp``: every TSS of the chromosome, sorted, for
     genes_between (default: the genes inside).
     """
-    from claster.analysis.perturbation import EFFECTS_COLUMNS, element_gene_geometry
+    from claster.perturb.perturbation import EFFECTS_COLUMNS, element_gene_geometry
 
     centre = np.full(len(inside), centre_bp, dtype=np.int64)
     a_b = _body_areas(np.repeat(base[None], len(inside), 0), inside, centre)
@@ -331,7 +331,7 @@ def _gene_effects(element: dict, inside: pd.DataFrame, centre_bp: int, base: np.
 
 def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes, mode, half_bp) -> pd.DataFrame:
     """Rows per (window, element, gene in window) with areas, deltas and geometry."""
-    from claster.analysis.perturbation import EFFECTS_COLUMNS
+    from claster.perturb.perturbation import EFFECTS_COLUMNS
 
     rows = []
     by_chrom = {c: g.reset_index(drop=True) for c, g in all_genes.groupby("chrom", sort=False)}
@@ -369,7 +369,7 @@ def perturb_with_spec(
     enhancer). Returns effects on every gene in each window (``element_id`` = perturbation name) and,
     in ``profiles``, the baseline and perturbed profiles per (gene, perturbation).
     """
-    from claster.analysis.perturbation import EFFECTS_COLUMNS, apply_operations, check_tracks
+    from claster.perturb.perturbation import EFFECTS_COLUMNS, apply_operations, check_tracks
 
     names = list(store.track_names)
     check_tracks(spec, names)

@@ -1,0 +1,62 @@
+"""Perturb: in-silico perturbations of landscape windows (SPEC §6): specs, regions, the active filter,
+and gene- and enhancer-centric scans that write the effects table (``claster perturb``).
+"""
+from __future__ import annotations
+
+from claster.perturb.perturbation import (
+    EFFECTS_COLUMNS,
+    EFFECTS_COLUMN_DOCS,
+    BASELINE,
+    element_bins,
+    region_bins,
+    resolve_region,
+    region_to_absolute,
+    check_tracks,
+    apply_operations,
+    apply_operations_,
+    load_perturb_spec,
+    spec_from_table,
+    is_active,
+    select_active_elements,
+    element_gene_geometry,
+    BatchKey,
+    WindowPerturbations,
+    iter_perturbation_batches,
+    PerturbationBatch,
+)
+from claster.perturb.scan import (
+    ScanResult,
+    read_elements,
+    perturb_scan,
+    perturb_with_spec,
+    write_scan,
+    PRESET_TRACKS,
+)
+
+__all__ = [
+    "EFFECTS_COLUMNS",
+    "EFFECTS_COLUMN_DOCS",
+    "BASELINE",
+    "element_bins",
+    "region_bins",
+    "resolve_region",
+    "region_to_absolute",
+    "check_tracks",
+    "apply_operations",
+    "apply_operations_",
+    "load_perturb_spec",
+    "spec_from_table",
+    "is_active",
+    "select_active_elements",
+    "element_gene_geometry",
+    "BatchKey",
+    "WindowPerturbations",
+    "iter_perturbation_batches",
+    "PerturbationBatch",
+    "ScanResult",
+    "read_elements",
+    "perturb_scan",
+    "perturb_with_spec",
+    "write_scan",
+    "PRESET_TRACKS",
+]
