@@ -78,7 +78,7 @@ def main() -> None:
     op = _operator(n)
     build_s = time.perf_counter() - t0
     s_mat, py, px = op.scipy_mats
-    x_idx = op.gather_idx.numpy()
+    x_idx = op.gather_idx
 
     from scipy import special
 
