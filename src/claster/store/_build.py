@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from claster.errors import ClasterWarning, ConfigError, InputError, StoreError
 from claster.io.annotation import read_annotation
 from claster.io.bigwig import read_bigwig_chroms, read_binned
 from claster.io.chroms import alias_candidates, map_chroms, read_chrom_sizes
+from claster.io.writers import atomic_path, write_tsv
 from claster.store._index import (
     build_gene_index,
     contact_window_bins,
@@ -68,17 +68,12 @@ def _natural_key(name: str) -> tuple:
 
 
 def _atomic_json(obj: dict, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:  # honours the umask (mkstemp alone gives 0600)
         json.dump(obj, fh, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 def _atomic_tsv(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    df.to_csv(tmp, sep="\t", index=False)
-    os.replace(tmp, path)
+    write_tsv(df, path)
 
 
 def _tmp_npy(path: Path) -> Path:
