@@ -246,6 +246,20 @@ def _plan(config) -> _Plan:
     target_chrom = [chrom_map(p, "--target") for p in config.target]
 
     store_chroms = list(canonical)
+    test_chroms = _map_split(list(config.test_chroms), store_chroms, mode)
+    val_chroms = _map_split(list(config.val_chroms), store_chroms, mode)
+    for key, names, mapped in (("test_chroms", config.test_chroms, test_chroms),
+                               ("val_chroms", config.val_chroms, val_chroms)):
+        # A split named by the user must exist, or its genes would silently land in training. The
+        # defaults (chr4, chr17) may be absent: a store of other chromosomes then has no such split,
+        # which the manifest's splits and counts show.
+        absent = [n for n, m in zip(names, mapped, strict=True) if m not in chroms]
+        if absent and key in config.model_fields_set:
+            flag = "--" + key.replace("_", "-")
+            raise InputError(
+                f"{flag} {', '.join(absent)}: not a chromosome with genes in both the annotation and the "
+                f"tracks{' (and --chroms)' if config.chroms is not None else ''}; available: {', '.join(chroms)}"
+            )
     plan = _Plan(
         track_names=track_names,
         track_paths=track_paths,
@@ -257,8 +271,8 @@ def _plan(config) -> _Plan:
         genes=genes.reset_index(drop=True),
         sizes_from=sizes_from,
         length_notes=notes,
-        test_chroms=_map_split(list(config.test_chroms), store_chroms, mode),
-        val_chroms=_map_split(list(config.val_chroms), store_chroms, mode),
+        test_chroms=test_chroms,
+        val_chroms=val_chroms,
     )
     return plan
 
