@@ -3,7 +3,8 @@
 Each command module registers itself on :data:`claster.cli._app.app`. A command body parses its
 options, calls the library function of the same name, and writes the result. Library code raises
 :class:`claster.errors.ClasterError` for anything a user can cause; :func:`main` prints it as one
-line (``error: ...``) and exits 1. Any other exception is a bug and keeps its traceback.
+line (``error: ...``) and exits with its ``exit_code`` (1; 143/130 for a training stopped by SIGTERM/SIGINT).
+Warnings print as one line (``warning: ...``). Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``claster`` script.
 
-    Errors a user can cause print as one line ``error: ...`` (exit 1); warnings as one line
+    Errors a user can cause print as one line ``error: ...`` (exit ``exit_code``, 1); warnings as one line
     ``warning: ...`` (:func:`show_warning`). ``--debug`` keeps Python's tracebacks and warning format.
     """
     import warnings
@@ -89,4 +90,4 @@ def main(argv: list[str] | None = None) -> None:
             if debug:
                 raise
             print(f"error: {e}", file=sys.stderr)
-            sys.exit(1)
+            sys.exit(e.exit_code)
