@@ -7,10 +7,10 @@ import json
 import logging
 import os
 import signal
-import time
-import warnings
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
