@@ -237,7 +237,8 @@ def test_degenerate_rows_are_widened_or_dropped_not_fatal() -> None:
     assert len(record) == 1  # one warning line naming every change
     msg = str(record[0].message)
     assert "dropped 2 pairs whose chromStart/chromEnd" in msg and "read 1 zero-length element" in msg
-    assert res["truth_rows_changed"] == {"unlabelled": 0, "bad_coordinates": 2, "zero_length_widened": 1}
+    assert res["truth_rows_changed"] == {"unlabelled": 0, "bad_coordinates": 2, "no_tss_or_distance": 0,
+                                         "zero_length_widened": 1}
     scored = res["scored_pairs"]
     assert scored[["chromStart", "chromEnd"]].to_numpy().tolist() == [[100, 200], [300, 301], [500, 600]]
     # pairs e1 (T, link .9), e2 [300, 301) (F, l3 covers it: .5), e3 (T, .4): AP by hand = (1 + 2/3) / 2
@@ -245,6 +246,33 @@ def test_degenerate_rows_are_widened_or_dropped_not_fatal() -> None:
     bad = TRUTH.assign(chromEnd=TRUTH["chromStart"] - 1)
     with pytest.warns(ClasterWarning), pytest.raises(InputError, match="no usable labelled pairs.*dropped 5 pairs"):
         benchmark_links(None, bad)
+
+
+def test_rows_without_tss_or_distance_are_dropped() -> None:
+    truth = TRUTH.astype({"distanceToTSS": float, "startTSS": float})
+    truth.loc[0, ["distanceToTSS", "startTSS"]] = np.nan  # cannot be placed: dropped
+    truth.loc[1, "distanceToTSS"] = np.nan  # startTSS 850 still places it: kept
+    with pytest.warns(ClasterWarning, match="dropped 1 pairs with neither distanceToTSS nor startTSS"):
+        res = benchmark_links(None, truth, distance="midpoint")
+    assert res["n_pairs"] == 4 and res["truth_rows_changed"]["no_tss_or_distance"] == 1
+    # midpoints 350, 550, 750, 950 vs TSS 850, 2550, 3750, 4950
+    np.testing.assert_array_equal(res["scored_pairs"]["distance_bp"], [500, 2000, 3000, 4000])
+
+
+@pytest.mark.realdata
+def test_real_ensemble_file_runs(real_dir: Path, tmp_path: Path, cli) -> None:
+    """The ensemble file (10,412 pairs) has one unlabelled pair and 81 without a TSS (and no
+    distanceToTSS column): those are dropped and counted, the rest is scored."""
+    path = real_dir / "crispr" / "EPCrisprBenchmark_ensemble_data_GRCh38.tsv.gz"
+    raw = pd.read_csv(path, sep="\t")
+    n_no_tss = int((raw["Regulated"].notna() & raw["startTSS"].isna()).sum())
+    code, _, err = cli(["benchmark", "crispr", "--truth", path, "--out", tmp_path / "o"])
+    assert code == 0, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("warning: truth file"), err
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["truth_rows_changed"]["no_tss_or_distance"] == n_no_tss > 0
+    assert m["truth_rows_changed"]["unlabelled"] == int(raw["Regulated"].isna().sum()) == 1
+    assert m["n_pairs"] == len(raw) - n_no_tss - 1 and m["distance_source"] == "midpoint"
 
 
 @pytest.mark.realdata
@@ -263,7 +291,8 @@ def test_real_file_with_a_zero_length_element(real_dir: Path, tmp_path: Path, cl
     assert len(lines) == 1 and lines[0].startswith("warning: truth file"), err
     assert "read 1 zero-length elements" in lines[0] and "dropped" not in lines[0]
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
-    assert m["truth_rows_changed"] == {"unlabelled": 0, "bad_coordinates": 0, "zero_length_widened": 1}
+    assert m["truth_rows_changed"] == {"unlabelled": 0, "bad_coordinates": 0, "no_tss_or_distance": 0,
+                                       "zero_length_widened": 1}
     assert m["n_pairs"] == len(raw) == 10_356
     scored = pd.read_csv(tmp_path / "o" / "scored_pairs.tsv", sep="\t")
     start = int(raw.loc[i, "chromStart"])

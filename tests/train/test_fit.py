@@ -74,6 +74,10 @@ def test_fit_writes_a_self_describing_run(short_run: Path, sim_store: Path):
     curves = pd.read_csv(short_run / "logs" / "metrics.csv")
     assert curves["val/pearson_binwise"].notna().sum() == 2  # validated at steps 3 and 6
     assert np.isfinite(summary["best_val_pearson_binwise"])
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {str(p.relative_to(short_run)): oct(p.stat().st_mode & 0o777) for p in short_run.rglob("*") if p.is_file()}
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes  # every file honours the umask
 
 
 def test_normalisation_uses_training_genes_only(short_run: Path, sim_store: Path):
@@ -270,8 +274,8 @@ def test_same_seed_same_weights(sim_store: Path, tmp_path: Path):
     a, b = tmp_path / "a", tmp_path / "b"
     fit(_config(sim_store, a, max_steps=3, val_check_steps=3), progress=False)
     fit(_config(sim_store, b, max_steps=3, val_check_steps=3), progress=False)
-    sa = torch.load(a / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
-    sb = torch.load(b / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+    sa = torch.load(a / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    sb = torch.load(b / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
     assert sa.keys() == sb.keys()
     for k in sa:
         torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=0)

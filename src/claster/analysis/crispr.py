@@ -126,11 +126,13 @@ def check_truth(truth: pd.DataFrame, *, source: str = "truth table") -> pd.DataF
       (``unlabelled``);
     - rows whose ``chromStart``/``chromEnd`` are missing, not integers, negative, or with
       ``chromEnd < chromStart`` cannot be interpreted and are dropped (``bad_coordinates``);
+    - rows with neither a ``distanceToTSS`` nor a ``startTSS`` value cannot be placed relative to
+      their gene and are dropped (``no_tss_or_distance``);
     - a zero-length element (``chromEnd == chromStart``, e.g. an MPRA-derived position) is read as
       the 1 bp at ``chromStart``: ``chromEnd = chromStart + 1`` (``zero_length_widened``).
 
     The counts are in ``df.attrs["truth_rows"]`` (``{"unlabelled", "bad_coordinates",
-    "zero_length_widened"}``; ``df.attrs["n_dropped_unlabelled"]`` keeps the first) and, when any is
+    "no_tss_or_distance", "zero_length_widened"}``; ``df.attrs["n_dropped_unlabelled"]`` keeps the first) and, when any is
     non-zero, in one :class:`ClasterWarning`. Coordinates become int64 (0-based half-open, bp).
     """
     missing = [c for c in TRUTH_REQUIRED if c not in truth.columns]
@@ -150,10 +152,15 @@ def check_truth(truth: pd.DataFrame, *, source: str = "truth table") -> pd.DataF
         bad = (~np.isfinite(start) | ~np.isfinite(end) | (start != np.round(start)) | (end != np.round(end))
                | (start < 0) | (end < start))
     bad &= ~unlabelled  # counted once, as unlabelled
-    zero = ~bad & ~unlabelled & (end == start)
+    has_tss = np.zeros(len(df), dtype=bool)
+    for c in ("distanceToTSS", "startTSS"):
+        if c in df.columns:
+            has_tss |= np.isfinite(pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64))
+    no_tss = ~has_tss & ~unlabelled & ~bad
+    zero = ~bad & ~unlabelled & ~no_tss & (end == start)
     counts = {"unlabelled": int(unlabelled.sum()), "bad_coordinates": int(bad.sum()),
-              "zero_length_widened": int(zero.sum())}
-    keep = ~(unlabelled | bad)
+              "no_tss_or_distance": int(no_tss.sum()), "zero_length_widened": int(zero.sum())}
+    keep = ~(unlabelled | bad | no_tss)
     df["chromEnd"] = np.where(zero, start + 1, end)  # the 1 bp at chromStart
     df["chromStart"] = start
     df = df.loc[keep].reset_index(drop=True)
@@ -166,6 +173,8 @@ def check_truth(truth: pd.DataFrame, *, source: str = "truth table") -> pd.DataF
     if counts["bad_coordinates"]:
         notes.append(f"dropped {counts['bad_coordinates']} pairs whose chromStart/chromEnd are missing, "
                      "not integers, negative or reversed")
+    if counts["no_tss_or_distance"]:
+        notes.append(f"dropped {counts['no_tss_or_distance']} pairs with neither distanceToTSS nor startTSS")
     if counts["zero_length_widened"]:
         notes.append(f"read {counts['zero_length_widened']} zero-length elements (chromEnd == chromStart) "
                      "as the 1 bp at chromStart")
