@@ -80,7 +80,8 @@ def render_cli() -> str:
     lines = [GENERATED, "", "# Command-line reference", "",
              inspect.cleandoc(group.help or "").replace("\b\n", ""), "",
              "Every command prints its own help with `claster COMMAND --help`; errors are one line "
-             "(`error: ...`) with exit code 1, and `--debug` anywhere shows the full traceback.", "",
+             "(`error: ...`) with exit code 1 (a training stopped by SIGTERM or Ctrl-C exits 143 or 130), "
+             "warnings are one line (`warning: ...`), and `--debug` anywhere shows the full traceback.", "",
              "Commands: " + ", ".join(f"[`{n}`](#claster-{n})" for n in names) + ".", ""]
     for name in names:
         cmd = group.get_command(ctx, name)

@@ -1,4 +1,4 @@
-"""Exceptions a user can cause. The CLI prints their message as one line and exits 1.
+"""Exceptions a user can cause. The CLI prints their message as one line and exits 1 (``exit_code``).
 
 Messages state what is wrong, where (file, chromosome, key) and the fix, in one sentence.
 Anything that is not a :class:`ClasterError` is a bug and keeps its traceback.
@@ -6,11 +6,16 @@ Anything that is not a :class:`ClasterError` is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ClasterError", "InputError", "ConfigError", "StoreError", "CheckpointError", "ClasterWarning"]
+__all__ = [
+    "ClasterError", "InputError", "ConfigError", "StoreError", "CheckpointError", "TrainingInterrupted",
+    "ClasterWarning",
+]
 
 
 class ClasterError(Exception):
-    """Base class: anything a user can cause."""
+    """Base class: anything a user can cause. ``exit_code`` is the CLI's exit status for it."""
+
+    exit_code: int = 1
 
 
 class InputError(ClasterError, ValueError):
@@ -27,6 +32,17 @@ class StoreError(ClasterError):
 
 class CheckpointError(ClasterError):
     """A checkpoint of the wrong class, version, track order or shape."""
+
+
+class TrainingInterrupted(ClasterError):
+    """Training stopped by a signal (SIGTERM from a scheduler, SIGINT from Ctrl-C) after writing
+    ``last.ckpt``; no model was exported. ``exit_code`` is the shell's 128 + signal number
+    (143 for SIGTERM, 130 for SIGINT)."""
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
 
 
 class ClasterWarning(UserWarning):

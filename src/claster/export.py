@@ -14,7 +14,6 @@ Without contact data the landscape files are written directly under ``out``.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -110,8 +109,8 @@ def export_eir(
 
     table = pd.DataFrame(np.stack(rows), columns=target_columns(len(rows[0])))
     table.insert(0, "ID", ids)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".targets.csv.", suffix=".tmp")
-    os.close(fd)
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, out / "targets.csv")
+    from claster.io.writers import atomic_path
+
+    with atomic_path(out / "targets.csv") as tmp:  # honours the umask (mkstemp alone gives 0600)
+        table.to_csv(tmp, index=False)
     return out

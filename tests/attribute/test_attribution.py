@@ -345,9 +345,11 @@ def test_structure_map_rolls_flips_and_crops() -> None:
     n_out, h, w = 21, 9, 80
     centre = 10
     attr = np.zeros((n_out, h, w))
+    # hand-worked: output bin i kbp from the TSS is i * 0.88530 columns (626 / 707.107 per kbp) away,
+    # truncated toward zero as in the paper (i = -10: -8.853 -> -8; i = -1: -0.885 -> 0; i = 9: 7.968 -> 7)
+    shift = [-8, -7, -7, -6, -5, -4, -3, -2, -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 7, 8]
     for j in range(n_out):
-        i = j - centre
-        attr[j, 2, 40 + int(i * ROTATED_LAMBDA)] = 1.0 if j % 2 else -1.0  # lands at column 40
+        attr[j, 2, 40 + shift[j]] = 1.0 if j % 2 else -1.0  # rolled back, every one lands at column 40
     sm = structure_map(attr, centre_bin=centre, sigma=0, crop=0)
     assert sm.abs_map.shape == (h, w)
     assert sm.abs_map[h - 1 - 2, 40] == pytest.approx(1.0)  # flipped: row 2 -> row 6

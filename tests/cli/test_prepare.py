@@ -98,6 +98,10 @@ def test_bad_inputs_are_one_line_errors(cli, inputs, tmp_path):
     code, _, err = cli(["prepare", *[a.replace(inputs["tracks"]["H3K27ac"], str(small)) for a in base],
                         "--out", tmp_path / "c"])
     _one_line_error(code, err, r"lacks chromosome\(s\) chr17 that the annotation has.*--chroms")
+    # a split chromosome that is not there (a typo) is refused, naming the available ones
+    for flag in ("--test-chroms", "--val-chroms"):
+        code, _, err = cli(["prepare", *base, flag, "chrZZ", "--out", tmp_path / "z"])
+        _one_line_error(code, err, rf"{flag} chrZZ: not a chromosome .*; available: chr1, chr4, chr17$")
     # no gene of the requested type
     code, _, err = cli(["prepare", *base, "--gene-type", "snRNA", "--out", tmp_path / "d"])
     _one_line_error(code, err, r"no gene of type snRNA.*--gene-type")

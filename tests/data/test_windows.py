@@ -7,8 +7,10 @@ from pathlib import Path
 
 import cooler
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.ndimage as ndi
+import torch
 
 from claster.config.prepare import PrepareConfig
 from claster.data import (
@@ -59,7 +61,17 @@ def test_target_geometry(store):
     y = cut_target(s, "chr1", 705_122)
     t = s.target("chr1")
     assert y.shape == (401,)
-    assert y[200] == t[705_122 // 20] and y[0] == t[(705_122 - 200_000) // 20] and y[400] == t[(705_122 + 200_000) // 20]
+    # hand-worked: 705,122 bp lies in the 20 bp bin [705,120, 705,140) = bin 35,256; -/+ 200 kbp: 25,256 / 45,256
+    assert y[200] == t[35_256] and y[0] == t[25_256] and y[400] == t[45_256]
+    # at a 20 bp bin edge: 705,139 is the last base of bin 35,256, 705,140 the first of bin 35,257
+    assert cut_target(s, "chr1", 705_139)[200] == t[35_256] and cut_target(s, "chr1", 705_140)[200] == t[35_257]
+    assert cut_target(s, "chr1", 705_139)[0] == t[25_256] and cut_target(s, "chr1", 705_140)[400] == t[45_257]
+    # brute force over every bin k: the 20 bp bin whose [start, start + 20) holds TSS + 1000 (k - 200)
+    starts = np.arange(t.shape[0]) * 20
+    for k in range(401):
+        pos = 705_122 + 1000 * (k - 200)
+        j = int(np.flatnonzero((starts <= pos) & (pos < starts + 20))[0])
+        assert y[k] == t[j], k
     np.testing.assert_array_equal(cut_target(s, "chr1", 705_122, n_bins=19), y[191:210])
 
 
@@ -117,3 +129,66 @@ def test_window_spec():
     assert spec.target_half_bp == 9_000
     with pytest.raises(ValueError, match="odd"):
         WindowSpec(context_bins=200)
+
+
+# --------------------------------------------------------------------------------------------------
+# GenomeWindows (the batched cutter of training, prediction, perturbation and attribution) against the
+# per-window cut_* functions and reverse_window, in both orientations
+
+
+def _samples(s, ids):
+    g = s.genes.set_index("gene_id").loc[ids].reset_index()
+    return g[["gene_id", "chrom", "tss_bp", "strand"]]
+
+
+@pytest.mark.parametrize("structure", [None, "rotated", "square", "pchic"])
+def test_genome_windows_equal_cut_functions_in_both_orientations(store, structure):
+    from claster.data.genome import GenomeWindows
+
+    s, _ = store
+    ids = ["G1.1", "G2.1", "G4.1", "G6.1"]  # three chromosomes, both strands
+    if structure is None:
+        ids.append("G3.1")  # its windows run off the start of chr1: zero-filled
+    samples = _samples(s, ids)
+    gw = GenomeWindows(s, samples, context_bins=10_001, output_bins=401, structure=structure)
+    n = len(samples)
+    idx = torch.arange(n)
+    for rev in (torch.zeros(n, dtype=torch.bool), torch.ones(n, dtype=torch.bool),
+                torch.tensor([i % 2 == 1 for i in range(n)])):
+        land, tgt, st = gw.landscape(idx, rev).numpy(), gw.target(idx, rev).numpy(), gw.structure(idx, rev)
+        assert land.shape == (n, 4, 10_001) and tgt.shape == (n, 401)
+        for i, r in enumerate(samples.itertuples()):
+            flip = bool(rev[i])
+            x = cut_landscape(s, r.chrom, r.tss_bp, pad=True)
+            y = cut_target(s, r.chrom, r.tss_bp, pad=True)
+            np.testing.assert_array_equal(land[i], reverse_window("landscape", x) if flip else x)
+            np.testing.assert_array_equal(tgt[i], reverse_window("target", y) if flip else y)
+            if structure is None:
+                assert st is None
+                continue
+            cut = {"rotated": cut_rotated, "square": cut_square, "pchic": cut_pchic}[structure]
+            m = cut(s, r.chrom, r.tss_bp)
+            np.testing.assert_allclose(st[i].numpy(), reverse_window(structure, m) if flip else m, atol=1e-6)
+    # a sub-batch in another order picks the same rows
+    sub = torch.tensor([2, 0])
+    np.testing.assert_array_equal(gw.landscape(sub).numpy(), gw.landscape(idx).numpy()[[2, 0]])
+    if structure is None:
+        i = ids.index("G3.1")
+        assert not land[i][:, :4000].any()  # 100,000 // 100 - 5000 = -4000: 4,000 bins before chr1
+
+
+def test_genome_windows_off_end_needs_the_same_fill_as_cut(store):
+    """A window off the chromosome end (not only the start) reads zeros, like cut_* with pad=True."""
+    from claster.data.genome import GenomeWindows
+
+    s, _ = store
+    end = s.chrom_sizes["chr17"]
+    samples = pd.DataFrame({"gene_id": ["x"], "chrom": ["chr17"], "tss_bp": [end - 30_001]})
+    gw = GenomeWindows(s, samples, context_bins=10_001, output_bins=401)
+    idx = torch.tensor([0])
+    x = cut_landscape(s, "chr17", end - 30_001, pad=True)
+    y = cut_target(s, "chr17", end - 30_001, pad=True)
+    np.testing.assert_array_equal(gw.landscape(idx)[0].numpy(), x)
+    np.testing.assert_array_equal(gw.target(idx)[0].numpy(), y)
+    np.testing.assert_array_equal(gw.landscape(idx, torch.tensor([True]))[0].numpy(), x[:, ::-1])
+    assert not y[231:].any() and y[:200].any()  # bins past the end are zero

@@ -225,7 +225,15 @@ def test_evaluation_table(pair: tuple[np.ndarray, np.ndarray]) -> None:
     assert (table.loc[i, "body_lo_bin"], table.loc[i, "body_hi_bin"]) == (-20, 0)
     assert table.loc[0, "pred_body_mean"] == pytest.approx(simpson(np.maximum(pred[0, 200:231], 0)) / 30)
     s = summarise(table, pred, true)
-    gl = gene_level_correlations(table["pred_body_mean"], table["true_body_mean"])
-    assert s["gene_pearson"] == gl["pearson"]
-    assert s["binwise_pearson"] == binwise_correlations(pred, true)["pearson"]
-    assert s["n_samples"] == n
+    # independent expectations: body means by Simpson's rule over bins 0..30 (+) / -20..0 (-) of the
+    # 401-bin profile (TSS at bin 200), then scipy's correlations across genes and over all log2 bins
+    lo = np.where(genes["strand"] == "+", 200, 180)
+    hi = np.where(genes["strand"] == "+", 230, 200)
+    pm = np.array([simpson(np.maximum(pred[g, lo[g] : hi[g] + 1], 0)) / (hi[g] - lo[g]) for g in range(n)])
+    tm = np.array([simpson(true[g, lo[g] : hi[g] + 1]) / (hi[g] - lo[g]) for g in range(n)])
+    assert s["gene_pearson"] == pytest.approx(pearsonr(pm, tm)[0], abs=1e-12)
+    assert s["gene_spearman"] == pytest.approx(spearmanr(pm, tm)[0], abs=1e-12)
+    lp, lt = np.log2(np.maximum(pred, 0).ravel() + 1), np.log2(true.ravel() + 1)
+    assert s["binwise_pearson"] == pytest.approx(pearsonr(lp, lt)[0], abs=1e-12)
+    assert s["binwise_spearman"] == pytest.approx(spearmanr(lp, lt)[0], abs=1e-12)
+    assert s["n_samples"] == n and s["n_points"] == n * 401

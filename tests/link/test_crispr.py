@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
+from sklearn.metrics import average_precision_score
 
 from claster.link import (
     average_precision,
@@ -172,8 +173,8 @@ def test_tiny_benchmark_by_hand() -> None:
     assert res["distance_source"] == "distanceToTSS"
     assert dist["auprc"] == pytest.approx(0.25 + 1 / 3)
     assert dist["auroc"] == pytest.approx(4 / 6)
-    rnd = np.random.default_rng(0).random(5)
-    assert res["baselines"]["random"]["auprc"] == pytest.approx(average_precision(TRUTH["Regulated"], rnd))
+    rnd = np.random.default_rng(0).random(5)  # the documented random scores; AP from scikit-learn
+    assert res["baselines"]["random"]["auprc"] == pytest.approx(average_precision_score(TRUTH["Regulated"], rnd))
     scored = res["scored_pairs"]
     np.testing.assert_array_equal(scored["score_links"], [0.9, 0.5, 0.4, 0.1, -0.9])
     np.testing.assert_array_equal(scored["score_distance"], [-1000, -500, -2000, -3000, -4000])
@@ -224,6 +225,80 @@ def test_unlabelled_rows_are_dropped_with_a_warning() -> None:
     with pytest.warns(ClasterWarning, match="dropped 1 pairs"):
         res = benchmark_links(None, truth)
     assert res["n_pairs"] == 4 and res["n_dropped_unlabelled"] == 1
+
+
+def test_degenerate_rows_are_widened_or_dropped_not_fatal() -> None:
+    truth = TRUTH.astype({"chromStart": object})
+    truth.loc[1, ["chromStart", "chromEnd"]] = [300, 300]  # zero length: the 1 bp at 300
+    truth.loc[3, ["chromStart", "chromEnd"]] = [800, 700]  # reversed: cannot be interpreted
+    truth.loc[4, "chromStart"] = "n/a"  # not a number
+    with pytest.warns(ClasterWarning) as record:
+        res = benchmark_links(LINKS, truth, seed=0)
+    assert len(record) == 1  # one warning line naming every change
+    msg = str(record[0].message)
+    assert "dropped 2 pairs whose chromStart/chromEnd" in msg and "read 1 zero-length element" in msg
+    assert res["truth_rows_changed"] == {"unlabelled": 0, "bad_coordinates": 2, "no_tss_or_distance": 0,
+                                         "zero_length_widened": 1}
+    scored = res["scored_pairs"]
+    assert scored[["chromStart", "chromEnd"]].to_numpy().tolist() == [[100, 200], [300, 301], [500, 600]]
+    # pairs e1 (T, link .9), e2 [300, 301) (F, l3 covers it: .5), e3 (T, .4): AP by hand = (1 + 2/3) / 2
+    assert res["n_pairs"] == 3 and res["auprc"] == pytest.approx((1 + 2 / 3) / 2)
+    bad = TRUTH.assign(chromEnd=TRUTH["chromStart"] - 1)
+    with pytest.warns(ClasterWarning), pytest.raises(InputError, match="no usable labelled pairs.*dropped 5 pairs"):
+        benchmark_links(None, bad)
+
+
+def test_rows_without_tss_or_distance_are_dropped() -> None:
+    truth = TRUTH.astype({"distanceToTSS": float, "startTSS": float})
+    truth.loc[0, ["distanceToTSS", "startTSS"]] = np.nan  # cannot be placed: dropped
+    truth.loc[1, "distanceToTSS"] = np.nan  # startTSS 850 still places it: kept
+    with pytest.warns(ClasterWarning, match="dropped 1 pairs with neither distanceToTSS nor startTSS"):
+        res = benchmark_links(None, truth, distance="midpoint")
+    assert res["n_pairs"] == 4 and res["truth_rows_changed"]["no_tss_or_distance"] == 1
+    # midpoints 350, 550, 750, 950 vs TSS 850, 2550, 3750, 4950
+    np.testing.assert_array_equal(res["scored_pairs"]["distance_bp"], [500, 2000, 3000, 4000])
+
+
+@pytest.mark.realdata
+def test_real_ensemble_file_runs(real_dir: Path, tmp_path: Path, cli) -> None:
+    """The ensemble file (10,412 pairs) has one unlabelled pair and 81 without a TSS (and no
+    distanceToTSS column): those are dropped and counted, the rest is scored."""
+    path = real_dir / "crispr" / "EPCrisprBenchmark_ensemble_data_GRCh38.tsv.gz"
+    raw = pd.read_csv(path, sep="\t")
+    n_no_tss = int((raw["Regulated"].notna() & raw["startTSS"].isna()).sum())
+    code, _, err = cli(["benchmark", "crispr", "--truth", path, "--out", tmp_path / "o"])
+    assert code == 0, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("warning: truth file"), err
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["truth_rows_changed"]["no_tss_or_distance"] == n_no_tss > 0
+    assert m["truth_rows_changed"]["unlabelled"] == int(raw["Regulated"].isna().sum()) == 1
+    assert m["n_pairs"] == len(raw) - n_no_tss - 1 and m["distance_source"] == "midpoint"
+
+
+@pytest.mark.realdata
+def test_real_file_with_a_zero_length_element(real_dir: Path, tmp_path: Path, cli) -> None:
+    """The published held-out file has one MPRA element with chromStart == chromEnd; the files here have
+    none, so one row of the K562 training file is made degenerate: only that row changes, the run goes on."""
+    raw = pd.read_csv(real_dir / TRAINING_K562, sep="\t")
+    assert raw["Regulated"].notna().all() and (raw["chromEnd"] > raw["chromStart"]).all()
+    i = int(np.flatnonzero(raw["Regulated"].notna().to_numpy())[10])
+    raw.loc[i, "chromEnd"] = raw.loc[i, "chromStart"]
+    path = tmp_path / "truth.tsv.gz"
+    raw.to_csv(path, sep="\t", index=False)
+    code, stdout, err = cli(["benchmark", "crispr", "--truth", path, "--out", tmp_path / "o"])
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: truth file"), err
+    assert "read 1 zero-length elements" in lines[0] and "dropped" not in lines[0]
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["truth_rows_changed"] == {"unlabelled": 0, "bad_coordinates": 0, "no_tss_or_distance": 0,
+                                       "zero_length_widened": 1}
+    assert m["n_pairs"] == len(raw) == 10_356
+    scored = pd.read_csv(tmp_path / "o" / "scored_pairs.tsv", sep="\t")
+    start = int(raw.loc[i, "chromStart"])
+    assert scored.loc[i, ["chromStart", "chromEnd"]].tolist() == [start, start + 1]
+    others = np.arange(len(raw)) != i
+    assert (scored["chromEnd"].to_numpy()[others] == raw["chromEnd"].to_numpy()[others]).all()
 
 
 def test_truth_from_simulation(tmp_path: Path) -> None:
@@ -308,7 +383,7 @@ def test_cli_end_to_end(tmp_path: Path, cli) -> None:
     assert m["baselines"]["distance"]["auroc"] == pytest.approx(4 / 6)
     assert (m["n_pairs"], m["n_positive"], m["n_unmatched"]) == (5, 2, 1)
     rnd = np.random.default_rng(0).random(5)
-    assert m["baselines"]["random"]["auprc"] == pytest.approx(average_precision(TRUTH["Regulated"], rnd))
+    assert m["baselines"]["random"]["auprc"] == pytest.approx(average_precision_score(TRUTH["Regulated"], rnd))
     for name in ("pr_curve.png", "roc_curve.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scored = pd.read_csv(out / "scored_pairs.tsv", sep="\t")
@@ -322,7 +397,7 @@ def test_cli_end_to_end(tmp_path: Path, cli) -> None:
     assert code == 0, err
     m5 = json.loads((out / "metrics.json").read_text())
     rnd5 = np.random.default_rng(5).random(5)
-    assert m5["baselines"]["random"]["auprc"] == pytest.approx(average_precision(TRUTH["Regulated"], rnd5))
+    assert m5["baselines"]["random"]["auprc"] == pytest.approx(average_precision_score(TRUTH["Regulated"], rnd5))
     assert m5["n_unmatched"] is None and "auprc" not in m5
 
     # --score-col picks another column; --distance midpoint is recorded

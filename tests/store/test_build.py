@@ -151,9 +151,32 @@ def test_bigwig_lacking_an_annotated_chromosome(inputs, tmp_path):
     cfg = PrepareConfig(**{**inputs, "tracks": {**inputs["tracks"], "H3K27ac": str(small)}})
     with pytest.raises(InputError, match=r"small.bw \(--track H3K27ac\) lacks chromosome\(s\) chr17.*--chroms"):
         build_store(cfg, tmp_path / "s", progress=False)
-    s = open_store(build_store(PrepareConfig(**{**cfg.model_dump(), "chroms": ["chr1", "chr4"]}), tmp_path / "t",
-                               progress=False))
+    restricted = {**inputs, "tracks": {**inputs["tracks"], "H3K27ac": str(small)}, "chroms": ["chr1", "chr4"]}
+    s = open_store(build_store(PrepareConfig(**restricted), tmp_path / "t", progress=False))
     assert s.chroms == ["chr1", "chr4"]
+    assert s.manifest["counts"]["val"]["genes"] == 0  # the default validation chromosome chr17 is not in it
+    # ... but a split the user names must exist: chr17 is outside --chroms
+    with pytest.raises(InputError, match=r"--val-chroms chr17: not a chromosome .*\(and --chroms\); available: "
+                                         r"chr1, chr4$"):
+        build_store(PrepareConfig(**restricted, val_chroms=["chr17"]), tmp_path / "u", progress=False)
+
+
+@pytest.mark.parametrize("key", ["test_chroms", "val_chroms"])
+def test_named_split_chromosome_must_exist(inputs, tmp_path, key):
+    """A typo in --test-chroms would put the intended test chromosome in training: refused."""
+    flag = "--" + key.replace("_", "-")
+    with pytest.raises(InputError, match=rf"^{flag} chrZZ: not a chromosome with genes in both the annotation and "
+                                         r"the tracks; available: chr1, chr4, chr17$"):
+        build_store(PrepareConfig(**inputs, **{key: ["chrZZ"]}), tmp_path / "s", progress=False)
+    # chrM has a gene in the GTF but is excluded (exclude_chroms) and in no track: also refused
+    with pytest.raises(InputError, match=rf"^{flag} chrM: .*available: chr1, chr4, chr17$"):
+        build_store(PrepareConfig(**inputs, **{key: ["chrM"]}), tmp_path / "s", progress=False)
+    assert not (tmp_path / "s").exists()  # refused before anything is written
+    # a name in another naming style still maps (chrom_aliases auto): 4 -> chr4
+    other = "val_chroms" if key == "test_chroms" else "test_chroms"
+    s = open_store(build_store(PrepareConfig(**inputs, **{key: ["1"], other: ["chr4"]}), tmp_path / "ok",
+                               progress=False))
+    assert s.manifest["splits"]["test" if key == "test_chroms" else "val"] == ["chr1"]
 
 
 def test_length_mismatch_is_warned_and_recorded(inputs, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,12 +31,25 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML ({e.__class__.__name__}: {e}); fix the syntax") from e
+        where = f"{path}{_yaml_where(e)}"
+        raise ConfigError(f"{where}: not valid YAML ({_yaml_problem(e)}); fix the syntax") from e
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of option: value at the top level, got {type(data).__name__}")
     return data
+
+
+def _yaml_where(e: yaml.YAMLError) -> str:
+    """``:LINE:COLUMN`` (1-based) of a YAML error, or ``""`` when the parser gave no position."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """The parser's problem in a few words (``"mapping values are not allowed here"``), on one line."""
+    problem = getattr(e, "problem", None) or getattr(e, "context", None) or e.__class__.__name__
+    return " ".join(str(problem).split())
 
 
 def load_config(model: type[M], path: str | os.PathLike | None = None, **overrides: Any) -> M:
@@ -63,7 +75,7 @@ def write_config_json(config: BaseModel | dict, path: str | os.PathLike) -> None
     path = Path(path)
     payload = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    from claster.io.writers import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:  # honours the umask (mkstemp alone gives 0600)
         json.dump(payload, fh, indent=2, default=str)
-    os.replace(tmp, path)

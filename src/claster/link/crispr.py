@@ -119,9 +119,21 @@ def _parse_bool(values: pd.Series, where: str) -> pd.Series:
 def check_truth(truth: pd.DataFrame, *, source: str = "truth table") -> pd.DataFrame:
     """Validate and normalise a truth table; returns a copy.
 
-    Raises :class:`InputError` naming the missing columns. ``Regulated`` becomes bool; rows whose
-    label is missing or not a boolean are dropped with a :class:`ClasterWarning` giving the count
-    (also stored in ``df.attrs["n_dropped_unlabelled"]``). Coordinates become int64.
+    Raises :class:`InputError` naming the missing columns, or when no labelled pair is left.
+    Real benchmark files are messy, so single rows never stop the run; each change is counted:
+
+    - ``Regulated`` becomes bool; rows whose label is missing or not a boolean are dropped
+      (``unlabelled``);
+    - rows whose ``chromStart``/``chromEnd`` are missing, not integers, negative, or with
+      ``chromEnd < chromStart`` cannot be interpreted and are dropped (``bad_coordinates``);
+    - rows with neither a ``distanceToTSS`` nor a ``startTSS`` value cannot be placed relative to
+      their gene and are dropped (``no_tss_or_distance``);
+    - a zero-length element (``chromEnd == chromStart``, e.g. an MPRA-derived position) is read as
+      the 1 bp at ``chromStart``: ``chromEnd = chromStart + 1`` (``zero_length_widened``).
+
+    The counts are in ``df.attrs["truth_rows"]`` (``{"unlabelled", "bad_coordinates",
+    "no_tss_or_distance", "zero_length_widened"}``; ``df.attrs["n_dropped_unlabelled"]`` keeps the first) and, when any is
+    non-zero, in one :class:`ClasterWarning`. Coordinates become int64 (0-based half-open, bp).
     """
     missing = [c for c in TRUTH_REQUIRED if c not in truth.columns]
     if not ("distanceToTSS" in truth.columns or "startTSS" in truth.columns):
@@ -133,32 +145,47 @@ def check_truth(truth: pd.DataFrame, *, source: str = "truth table") -> pd.DataF
         )
     df = truth.copy()
     label = _parse_bool(df["Regulated"], source)
-    n_bad = int(label.isna().sum())
-    if n_bad:
-        warnings.warn(
-            f"{source}: dropped {n_bad} pairs whose Regulated label is missing or not TRUE/FALSE",
-            ClasterWarning,
-            stacklevel=2,
-        )
-    keep = label.notna().to_numpy()
+    unlabelled = label.isna().to_numpy()
+    start = pd.to_numeric(df["chromStart"], errors="coerce").to_numpy(np.float64)
+    end = pd.to_numeric(df["chromEnd"], errors="coerce").to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = (~np.isfinite(start) | ~np.isfinite(end) | (start != np.round(start)) | (end != np.round(end))
+               | (start < 0) | (end < start))
+    bad &= ~unlabelled  # counted once, as unlabelled
+    has_tss = np.zeros(len(df), dtype=bool)
+    for c in ("distanceToTSS", "startTSS"):
+        if c in df.columns:
+            has_tss |= np.isfinite(pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64))
+    no_tss = ~has_tss & ~unlabelled & ~bad
+    zero = ~bad & ~unlabelled & ~no_tss & (end == start)
+    counts = {"unlabelled": int(unlabelled.sum()), "bad_coordinates": int(bad.sum()),
+              "no_tss_or_distance": int(no_tss.sum()), "zero_length_widened": int(zero.sum())}
+    keep = ~(unlabelled | bad | no_tss)
+    df["chromEnd"] = np.where(zero, start + 1, end)  # the 1 bp at chromStart
+    df["chromStart"] = start
     df = df.loc[keep].reset_index(drop=True)
     df["Regulated"] = label[keep].astype(bool).to_numpy()
     for c in ("chromStart", "chromEnd"):
-        col = pd.to_numeric(df[c], errors="coerce")
-        if col.isna().any():
-            n = int(col.isna().sum())
-            raise InputError(f"{source}: column {c} has {n} non-integer values; fix the file")
-        df[c] = col.astype(np.int64)
-    bad = int((df["chromEnd"] <= df["chromStart"]).sum())
-    if bad:
-        raise InputError(
-            f"{source}: {bad} elements have chromEnd <= chromStart; coordinates must be 0-based half-open"
-        )
+        df[c] = df[c].astype(np.int64)
+    notes = []
+    if counts["unlabelled"]:
+        notes.append(f"dropped {counts['unlabelled']} pairs whose Regulated label is missing or not TRUE/FALSE")
+    if counts["bad_coordinates"]:
+        notes.append(f"dropped {counts['bad_coordinates']} pairs whose chromStart/chromEnd are missing, "
+                     "not integers, negative or reversed")
+    if counts["no_tss_or_distance"]:
+        notes.append(f"dropped {counts['no_tss_or_distance']} pairs with neither distanceToTSS nor startTSS")
+    if counts["zero_length_widened"]:
+        notes.append(f"read {counts['zero_length_widened']} zero-length elements (chromEnd == chromStart) "
+                     "as the 1 bp at chromStart")
+    if notes:
+        warnings.warn(f"{source}: " + "; ".join(notes), ClasterWarning, stacklevel=2)
     df["chrom"] = df["chrom"].astype(str)
     df["measuredGeneSymbol"] = df["measuredGeneSymbol"].astype(str)
     if len(df) == 0:
-        raise InputError(f"{source} has no labelled pairs; check the Regulated column")
-    df.attrs["n_dropped_unlabelled"] = n_bad
+        raise InputError(f"{source} has no usable labelled pairs ({'; '.join(notes)}); check the file")
+    df.attrs["n_dropped_unlabelled"] = counts["unlabelled"]
+    df.attrs["truth_rows"] = counts
     df.attrs["source"] = source
     return df
 
@@ -544,7 +571,8 @@ def benchmark_links(
     dict
         JSON-ready keys: ``n_pairs``, ``n_positive``, ``base_rate``, ``n_unmatched`` and
         ``n_unmatched_positive`` (None without links), ``n_links``, ``score_col``, ``seed``,
-        ``distance_source``, ``truth_gene_col``; the link metrics ``auprc``, ``auroc``,
+        ``distance_source``, ``truth_gene_col``, ``truth_rows_changed`` (rows of the truth dropped or
+        widened, see :func:`check_truth`); the link metrics ``auprc``, ``auroc``,
         ``precision_at_70_recall``, ``threshold_at_70_recall``, ``best_f1`` (when links are given);
         ``baselines`` → ``distance`` / ``random`` → the same metrics. Two more keys are not JSON:
         ``scored_pairs`` (the truth with ``distance_bp``, ``n_overlapping_links``, ``link_score``
@@ -573,6 +601,7 @@ def benchmark_links(
         "distance_source": dist_source,
         "truth_gene_col": None,
         "n_dropped_unlabelled": int(truth.attrs.get("n_dropped_unlabelled", 0)),
+        "truth_rows_changed": dict(truth.attrs.get("truth_rows", {})),
     }
     columns: dict[str, np.ndarray] = {}
     if links is not None:

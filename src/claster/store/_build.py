@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from claster.errors import ClasterWarning, ConfigError, InputError, StoreError
 from claster.io.annotation import read_annotation
 from claster.io.bigwig import read_bigwig_chroms, read_binned
 from claster.io.chroms import alias_candidates, map_chroms, read_chrom_sizes
+from claster.io.writers import atomic_path, write_tsv
 from claster.store._index import (
     build_gene_index,
     contact_window_bins,
@@ -68,17 +68,12 @@ def _natural_key(name: str) -> tuple:
 
 
 def _atomic_json(obj: dict, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:  # honours the umask (mkstemp alone gives 0600)
         json.dump(obj, fh, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 def _atomic_tsv(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    df.to_csv(tmp, sep="\t", index=False)
-    os.replace(tmp, path)
+    write_tsv(df, path)
 
 
 def _tmp_npy(path: Path) -> Path:
@@ -251,6 +246,20 @@ def _plan(config) -> _Plan:
     target_chrom = [chrom_map(p, "--target") for p in config.target]
 
     store_chroms = list(canonical)
+    test_chroms = _map_split(list(config.test_chroms), store_chroms, mode)
+    val_chroms = _map_split(list(config.val_chroms), store_chroms, mode)
+    for key, names, mapped in (("test_chroms", config.test_chroms, test_chroms),
+                               ("val_chroms", config.val_chroms, val_chroms)):
+        # A split named by the user must exist, or its genes would silently land in training. The
+        # defaults (chr4, chr17) may be absent: a store of other chromosomes then has no such split,
+        # which the manifest's splits and counts show.
+        absent = [n for n, m in zip(names, mapped, strict=True) if m not in chroms]
+        if absent and key in config.model_fields_set:
+            flag = "--" + key.replace("_", "-")
+            raise InputError(
+                f"{flag} {', '.join(absent)}: not a chromosome with genes in both the annotation and the "
+                f"tracks{' (and --chroms)' if config.chroms is not None else ''}; available: {', '.join(chroms)}"
+            )
     plan = _Plan(
         track_names=track_names,
         track_paths=track_paths,
@@ -262,8 +271,8 @@ def _plan(config) -> _Plan:
         genes=genes.reset_index(drop=True),
         sizes_from=sizes_from,
         length_notes=notes,
-        test_chroms=_map_split(list(config.test_chroms), store_chroms, mode),
-        val_chroms=_map_split(list(config.val_chroms), store_chroms, mode),
+        test_chroms=test_chroms,
+        val_chroms=val_chroms,
     )
     return plan
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import warnings
 from datetime import timedelta
@@ -28,9 +29,12 @@ import torch
 
 from claster.config import write_config_json
 from claster.config.train import STRUCTURE_OF_VARIANT, TrainConfig
-from claster.errors import InputError, StoreError
+from claster.errors import ClasterWarning, InputError, StoreError, TrainingInterrupted
 
-__all__ = ["fit", "training_samples", "fit_normalisation", "versions", "store_checksum", "model_config_for"]
+__all__ = [
+    "fit", "training_samples", "fit_normalisation", "versions", "store_checksum", "model_config_for",
+    "cpu_has_native_bf16", "RESUME_MAY_CHANGE",
+]
 
 
 def store_checksum(store) -> str:
@@ -130,9 +134,50 @@ def model_config_for(config: TrainConfig, *, n_tracks: int, structure_shape: tup
     )
 
 
+def _cpu_flags() -> set[str] | None:
+    """The CPU feature flags of ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``); None when unknown."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return None
+
+
+def cpu_has_native_bf16() -> bool | None:
+    """True when the CPU computes bf16 natively (x86 ``avx512_bf16`` or ``amx_bf16``, ARM ``bf16``),
+    False when it does not (bf16 is then emulated, several times slower than fp32), None when unknown."""
+    flags = _cpu_flags()
+    if flags is None:
+        return None
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def _warn_slow_bf16(precision: str, on_cpu: bool) -> None:
+    """One-line warning when bf16 is asked for on a CPU that emulates it."""
+    if on_cpu and str(precision).startswith("bf16") and cpu_has_native_bf16() is False:
+        warnings.warn(
+            f"--precision {precision} on a CPU without native bf16 (no avx512_bf16/amx_bf16 in /proc/cpuinfo) "
+            "trains several times slower than 32-true (measured 8x in bench/model.py); use --precision 32-true",
+            ClasterWarning, stacklevel=3,
+        )
+
+
 def _is_launched_worker() -> bool:
     """True in the extra processes Lightning launches for DDP (local rank > 0, or a node rank > 0)."""
     return int(os.environ.get("LOCAL_RANK", "0")) > 0 or int(os.environ.get("NODE_RANK", "0")) > 0
+
+
+RESUME_MAY_CHANGE: frozenset[str] = frozenset({
+    "out", "epochs", "max_steps", "max_minutes", "early_stopping_patience", "checkpoint_every_steps",
+    "accelerator", "devices", "strategy", "num_nodes", "precision", "threads",
+})
+"""TrainConfig keys a ``--resume`` may change: budgets and hardware. Every other key (the store, the
+training subset, orientation, target shuffling, the recipe, ...) decides which data the saved
+normalisation and optimiser state belong to, so a resume must keep it."""
 
 
 def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) -> None:
@@ -142,8 +187,8 @@ def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) ->
             raise InputError(f"nothing to resume in {out}: no checkpoints/last.ckpt; start without --resume")
         saved = json.loads(cfg_path.read_text())["train"]
         mine = config.model_dump(mode="json")
-        keys = ("store", "variant", "context_bins", "output_bins", "batch_size", "seed", "augment_rev")
-        diff = [k for k in keys if saved.get(k) != mine.get(k)]
+        diff = [f"{k} ({saved.get(k)!r} -> {mine.get(k)!r})" for k in sorted(set(saved) | set(mine))
+                if k not in RESUME_MAY_CHANGE and saved.get(k, "<unset>") != mine.get(k, "<unset>")]
         if diff:
             raise InputError(
                 f"--resume with settings that differ from the run in {out}: {', '.join(diff)}; "
@@ -269,6 +314,9 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
         log_every_n_steps=max(1, min(50, len(train_loader))),
         **trainer_kw,
     )
+    from lightning.pytorch.accelerators import CPUAccelerator
+
+    _warn_slow_bf16(config.precision, isinstance(trainer.accelerator, CPUAccelerator))
     started = time.time()
     ckpt_path = str(ckpt_dir / "last.ckpt") if resume else None
     curves_path = out / "logs" / "metrics.csv"
@@ -279,14 +327,39 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
         # Resuming mid-epoch restarts that epoch's sample order (documented); steps, optimiser and
         # scheduler state continue exactly.
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch.*")
-        trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+        try:
+            # weights_only=True: a checkpoint is never unpickled with arbitrary code.
+            trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path,
+                        weights_only=True)
+        except SystemExit as e:  # Lightning ends a run stopped by SIGTERM or Ctrl-C with SystemExit
+            stopped_by = _stop_signal(e)
+            if stopped_by is None:
+                raise
+            raise TrainingInterrupted(
+                f"training stopped by {stopped_by.name} at step {trainer.global_step}; the run is saved in "
+                f"{ckpt_dir / 'last.ckpt'} and no model was exported; continue it with: claster train "
+                f"--resume --out {out} (and the same settings)",
+                signum=int(stopped_by),
+            ) from None
     if earlier is not None and trainer.global_rank == 0:
         _merge_curves(earlier, curves_path)
-    trainer.save_checkpoint(ckpt_dir / "last.ckpt")  # every rank: it holds a barrier
+    trainer.save_checkpoint(ckpt_dir / "last.ckpt", weights_only=False)  # every rank: it holds a barrier
     if trainer.global_rank == 0:
         _export_best(out, plan, best_cb, store, config, model_config, normalisation, samples,
                      wall_s=time.time() - started, trainer=trainer)
     return out
+
+
+def _stop_signal(exc: SystemExit) -> signal.Signals | None:
+    """The signal behind Lightning's SystemExit: SIGTERM (``SIGTERMException``), SIGINT (the
+    ``sys.exit(1)`` it raises while handling KeyboardInterrupt), or None for any other exit."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    if isinstance(exc, SIGTERMException):
+        return signal.SIGTERM
+    if isinstance(exc.__context__, KeyboardInterrupt):
+        return signal.SIGINT
+    return None
 
 
 def _make_last_checkpoint_cls():
@@ -296,22 +369,31 @@ def _make_last_checkpoint_cls():
         """Write ``last.ckpt`` every N optimiser steps, after each validation and on any exception.
 
         So a killed run (Ctrl-C, SIGTERM, a crash) resumes from where it stopped with ``--resume``.
+        ``saved_steps`` lists the global step of every write, in order.
         """
 
         def __init__(self, path: Path, every_n_steps: int) -> None:
             self.path = Path(path)
             self.every = every_n_steps
+            self.saved_steps: list[int] = []
 
         def _save(self, trainer) -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".ckpt.tmp")
-            trainer.save_checkpoint(tmp)
+            trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimiser, loops, callbacks
             if trainer.global_rank == 0 and tmp.exists():
                 os.replace(tmp, self.path)
+            self.saved_steps.append(int(trainer.global_step))
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
             if trainer.global_step > 0 and trainer.global_step % self.every == 0:
                 self._save(trainer)
+
+        def on_validation_end(self, trainer, pl_module) -> None:
+            # After the validation's metrics are logged, so best.ckpt and last.ckpt agree on them.
+            if not trainer.sanity_checking and trainer.state.fn == "fit":
+                if not self.saved_steps or self.saved_steps[-1] != trainer.global_step:
+                    self._save(trainer)
 
         def on_exception(self, trainer, pl_module, exception) -> None:
             self._save(trainer)
@@ -335,7 +417,7 @@ def _export_best(out, plan, best_cb, store, config, model_config, normalisation,
 
     best_path = best_cb.best_model_path
     if best_path and Path(best_path).is_file():
-        state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+        state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
         best = TrainingPlan(model_config.model_dump(mode="json"), config.model_dump(mode="json"), normalisation)
         best.load_state_dict(state)
         net = best.net
