@@ -353,12 +353,9 @@ def _write_target(plan: _Plan, chrom: str, path: Path, clip: float | None, missi
 
 
 def _write_band(src, chrom_in_file: str, path: Path, band_bins: int) -> int:
-    import cooler
-
     from claster.io.contacts import read_band
 
-    lo, hi = cooler.Cooler(src.uri).extent(chrom_in_file)
-    n = int(hi - lo)
+    n = src.n_bins(chrom_in_file)
     tmp = _tmp_npy(path)
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, band_bins))
     read_band(src, chrom_in_file, band_bins, out=arr)
@@ -425,11 +422,9 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
             cmap = map_chroms(plan.chroms, list(src.chrom_sizes), config.chrom_aliases,
                               names_desc="the store (annotation)", available_desc=f"--{kind} {uri}")
             contact_meta[kind] = {
-                "source": uri,
-                "resolution_bp": int(src.resolution_bp),
+                **src.describe(),  # source, file, format, resolution_bp, zoom_level, normalization, balancing
                 "window_bins": w,
                 "band_bins": w,
-                "balancing": src.balancing,
                 "log_floor": CONTACT_LOG_FLOOR,
                 "rotated_cache": False,
                 "chroms": [c for c in plan.chroms if cmap[c] is not None],
@@ -481,6 +476,9 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
                 meta["n_bins"] = manifest[kind].get("n_bins", {})
                 meta["rotated_cache"] = manifest[kind].get("rotated_cache", False)
             manifest[kind] = meta
+            for note in _contact_notes(kind, meta):
+                if note not in manifest["notes"]:
+                    manifest["notes"].append(note)
         _atomic_json(manifest, out / "manifest.json")
 
         done = set(manifest["complete_chroms"])
@@ -542,6 +540,23 @@ def _split_counts(index: pd.DataFrame) -> dict:
     return out
 
 
+def _contact_notes(kind: str, meta: dict | None) -> list[str]:
+    """Manifest notes on how a contact map was read: a legacy zoom level, ICE computed here."""
+    if meta is None:
+        return []
+    from claster.io.contacts import BALANCING_ICE
+
+    notes = []
+    if meta.get("zoom_level"):
+        notes.append(f"--{kind} {meta['source']}: legacy zoom level {meta['zoom_level']} = {meta['resolution_bp']} bp bins")
+    if meta.get("normalization") == BALANCING_ICE:
+        notes.append(
+            f"--{kind} {meta['source']} has no normalization at {meta['resolution_bp']} bp; raw counts were "
+            "ICE-balanced by claster (cooler's defaults)"
+        )
+    return notes
+
+
 def _open_contact(config, kind: str, plan: _Plan):
     from claster.io.contacts import open_contacts
 
@@ -555,10 +570,12 @@ def _open_contact(config, kind: str, plan: _Plan):
     if chrom is not None and sizes is not None and chrom not in sizes:
         m = map_chroms([chrom], list(sizes), config.chrom_aliases, names_desc="--contacts-chrom", available_desc="the chrom sizes")
         chrom = m[chrom] or chrom
-    return open_contacts(
-        uri, bin_bp=config.contacts_bin_bp if kind == "contacts" else None, chrom=chrom,
-        chrom_sizes=sizes, what=f"--{kind}",
-    )
+    if kind == "contacts":
+        return open_contacts(
+            uri, resolution=config.contacts_resolution, normalization=config.contacts_normalization,
+            bin_bp=config.contacts_bin_bp, chrom=chrom, chrom_sizes=sizes, what="--contacts",
+        )
+    return open_contacts(uri, chrom_sizes=sizes, what=f"--{kind}")
 
 
 def _write_rotated_cache(out: Path, manifest: dict, index: pd.DataFrame, progress: bool) -> None:
