@@ -96,3 +96,39 @@ def test_corrupt_file(tmp_path):
 def test_missing_chromosome(bw_path):
     with pytest.raises(InputError, match=r"has no chromosome 'chr9'.*give a bigWig covering chr9"):
         read_binned(bw_path, "chr9", 100)
+
+
+def _per_base(path: Path, chrom: str, length: int) -> np.ndarray:
+    """pyBigWig per-base values over [0, length), NaN where uncovered or beyond the file's chromosome."""
+    with pyBigWig.open(str(path)) as bw:
+        flen = bw.chroms(chrom)
+        v = bw.values(chrom, 0, min(flen, length), numpy=True)
+    return np.concatenate([v, np.full(max(0, length - flen), np.nan)])
+
+
+@pytest.mark.parametrize("length", [SIZES["chr1"], SIZES["chr1"] + 1_234])
+def test_missing_as_zero_partial_last_bin(bw_path, length):
+    """Uncovered bases count as 0; the last bin is divided by its real length (and by bases past the
+    file's own chromosome end, which count as uncovered)."""
+    v = np.nan_to_num(_per_base(bw_path, "chr1", length), nan=0.0)
+    n = -(-length // 100)
+    sums = np.concatenate([v, np.zeros(n * 100 - length)]).reshape(n, 100).sum(1)
+    lengths = np.minimum(np.arange(1, n + 1) * 100, length) - np.arange(n) * 100
+    got = read_binned(bw_path, "chr1", 100, length_bp=length, missing_as_zero=True, chunk_bp=7_700)
+    np.testing.assert_allclose(got.values, sums / lengths, rtol=1e-5, atol=1e-6)
+    assert got.values.shape == (n,) and lengths[-1] != 100
+
+
+def test_sum_of_two_bigwigs_missing_as_zero(tmp_path, bw_path):
+    other = kit.write_bigwig(tmp_path / "b.bw", SIZES, seed=9, density=0.5)
+    a, b = _per_base(bw_path, "chr1", SIZES["chr1"]), _per_base(other, "chr1", SIZES["chr1"])
+    s = np.nan_to_num(a) + np.nan_to_num(b)
+    cov = (np.isfinite(a) | np.isfinite(b))
+    n = -(-SIZES["chr1"] // 50)
+    pad = n * 50 - SIZES["chr1"]
+    sums = np.concatenate([s, np.zeros(pad)]).reshape(n, 50).sum(1)
+    lengths = np.full(n, 50.0)
+    lengths[-1] = 50 - pad
+    got = read_binned([bw_path, other], "chr1", 50, missing_as_zero=True)
+    np.testing.assert_allclose(got.values, sums / lengths, rtol=1e-5, atol=1e-6)
+    assert got.n_empty == int((np.concatenate([cov, np.zeros(pad, bool)]).reshape(n, 50).sum(1) == 0).sum())
