@@ -132,3 +132,18 @@ def test_sum_of_two_bigwigs_missing_as_zero(tmp_path, bw_path):
     got = read_binned([bw_path, other], "chr1", 50, missing_as_zero=True)
     np.testing.assert_allclose(got.values, sums / lengths, rtol=1e-5, atol=1e-6)
     assert got.n_empty == int((np.concatenate([cov, np.zeros(pad, bool)]).reshape(n, 50).sum(1) == 0).sum())
+
+
+def test_missing_as_zero_last_bin_hand_worked(tmp_path):
+    """chrA is 1,057 bp: 30 bases of 1.0 at [20, 50) and 57 of 2.0 at [1000, 1057); 100 bp bins."""
+    p = tmp_path / "h.bw"
+    with pyBigWig.open(str(p), "w") as bw:
+        bw.addHeader([("chrA", 1057)], maxZooms=0)
+        bw.addEntries(["chrA", "chrA"], [20, 1000], ends=[50, 1057], values=[1.0, 2.0])
+    got = read_binned(p, "chrA", 100, missing_as_zero=True)
+    assert got.values.shape == (11,) and got.n_empty == 9
+    assert got.values[0] == pytest.approx(0.3) and got.values[10] == pytest.approx(2.0)  # 114 / 57 bases
+    longer = read_binned(p, "chrA", 100, missing_as_zero=True, length_bp=1100)  # bin [1000, 1100): 114 / 100
+    assert longer.values[10] == pytest.approx(1.14)
+    covered = read_binned(p, "chrA", 100, length_bp=1100)  # covered mean: 114 / 57
+    assert covered.values[0] == pytest.approx(1.0) and covered.values[10] == pytest.approx(2.0)

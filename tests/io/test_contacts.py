@@ -233,3 +233,19 @@ def test_pixels_frame_is_what_cooler_stores(mcool):
     """Guard for _hic_from_cooler: the pixel table it copies is the cooler's upper triangle."""
     pix = cooler.Cooler(f"{mcool}::/resolutions/20000").pixels()[:]
     assert isinstance(pix, pd.DataFrame) and (pix["bin1_id"] <= pix["bin2_id"]).all()
+
+
+def test_all_nan_weights_count_as_unavailable(tmp_path):
+    """A normalisation listed but without a finite value at this resolution is not available there."""
+    p = tmp_path / "nan.cool"
+    kit.write_cool(str(p), SIZES, 20_000, seed=6, weights=True)
+    with h5py.File(p, "r+") as h5:
+        h5["bins/weight"][:] = np.nan
+    with pytest.raises(InputError, match=r"no normalization 'weight' at 20000 bp; available there: none"):
+        open_contacts(str(p), normalization="weight")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        src = open_contacts(str(p))
+    with src:
+        assert src.normalization == BALANCING_ICE and src.file_format == "cool"
+    assert any("ICE-balancing" in str(w.message) for w in rec)

@@ -26,16 +26,16 @@ def test_bigwig_round_trip_with_nan_and_partial_last_bin(tmp_path):
 
 
 def test_bigwig_equal_runs_merged_and_several_chroms(tmp_path):
-    sizes = {"chr2": 65, "chr10": 30}
-    a = np.array([1, 1, 1, np.nan, 2, 2, 3], dtype=np.float32)  # 10 bp bins, last one 5 bp
+    sizes = {"chr2": 75, "chr10": 30}
+    a = np.array([1, 1, 1, np.nan, 1, 2, 2, 3], dtype=np.float32)  # 10 bp bins, last one 5 bp
     b = np.array([0.5, 0.5, 0.25], dtype=np.float32)
     path = write_bigwig(tmp_path / "y.bw", sizes, {"chr2": (a, 10), "chr10": (b, 10)})
     with pyBigWig.open(str(path)) as bw:
         assert bw.chroms() == sizes
-        assert bw.intervals("chr2") == ((0, 30, 1.0), (40, 60, 2.0), (60, 65, 3.0))
+        assert bw.intervals("chr2") == ((0, 30, 1.0), (40, 50, 1.0), (50, 70, 2.0), (70, 75, 3.0))
         assert bw.intervals("chr10") == ((0, 20, 0.5), (20, 30, 0.25))
     with pytest.raises(InputError, match="every value is NaN"):
-        write_bigwig(tmp_path / "z.bw", sizes, {"chr2": (np.full(7, np.nan), 10)})
+        write_bigwig(tmp_path / "z.bw", sizes, {"chr2": (np.full(8, np.nan), 10)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["y.bw"]  # no temporary file left behind
 
 
