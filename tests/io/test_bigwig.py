@@ -89,8 +89,15 @@ def test_corrupt_file(tmp_path):
         read_bigwig_chroms(p)
     # right magic number, garbage after it
     p.write_bytes(bytes.fromhex("26fc8f88") + b"\x00" * 20)
-    with pytest.raises(InputError, match="could not be opened|declares no chromosome"):
+    with pytest.raises(InputError, match="is truncated"):
         read_bigwig_chroms(p)
+    # a real bigWig cut short: the header is intact, the data and index are not
+    whole = kit.write_bigwig(tmp_path / "whole.bw", SIZES, seed=3, density=0.5)
+    for keep in (300, whole.stat().st_size - 10):
+        p.write_bytes(whole.read_bytes()[:keep])
+        with pytest.raises(InputError, match=r"bad.bw is truncated \(its header points past the end"):
+            read_bigwig_chroms(p)
+    assert read_bigwig_chroms(whole) == SIZES
 
 
 def test_missing_chromosome(bw_path):

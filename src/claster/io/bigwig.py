@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _BIGWIG_MAGIC = 0x888FFC26
+_RTREE_HEADER_BYTES = 48  # the data index (an R-tree) starts with a 48-byte header
 DEFAULT_CHUNK_BP = 4_000_000
 
 
@@ -54,7 +55,11 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def check_bigwig(path: str | os.PathLike, *, what: str = "bigWig") -> Path:
-    """Check that ``path`` exists and starts with the bigWig magic number; return it as a Path.
+    """Check that ``path`` exists and is a whole bigWig; return it as a Path.
+
+    Whole: it starts and ends with the bigWig magic number, and every section its header and zoom
+    headers point to (chromosome tree, data, index) starts inside the file, so a truncated download
+    is refused here, before any chromosome is read.
 
     Raises :class:`InputError` naming the file and what to do (``what`` names the option, e.g.
     ``"--track H3K27ac"``).
@@ -65,14 +70,36 @@ def check_bigwig(path: str | os.PathLike, *, what: str = "bigWig") -> Path:
     if not path.is_file():
         raise InputError(f"{what} path {path} is not a file; give the path of a .bigWig file")
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    if len(head) < 4 or (
-        struct.unpack("<I", head)[0] != _BIGWIG_MAGIC and struct.unpack(">I", head)[0] != _BIGWIG_MAGIC
-    ):
-        raise InputError(
-            f"{what} file {path} is not a bigWig (bad magic number; corrupt, truncated or another "
-            "format such as bedGraph); convert it with bedGraphToBigWig or re-download it"
-        )
+        head = fh.read(64)
+        order = "<" if len(head) >= 4 and struct.unpack("<I", head[:4])[0] == _BIGWIG_MAGIC else ">"
+        if len(head) < 4 or struct.unpack(f"{order}I", head[:4])[0] != _BIGWIG_MAGIC:
+            raise InputError(
+                f"{what} file {path} is not a bigWig (bad magic number; corrupt, truncated or another "
+                "format such as bedGraph); convert it with bedGraphToBigWig or re-download it"
+            )
+        size = path.stat().st_size
+        offsets: list[int] = []
+        n_zooms = 0
+        if len(head) == 64:
+            n_zooms = struct.unpack(f"{order}H", head[6:8])[0]
+            chrom_tree, data, index = struct.unpack(f"{order}QQQ", head[8:32])
+            offsets = [chrom_tree, data, index + _RTREE_HEADER_BYTES]
+            zooms = fh.read(24 * n_zooms)
+            for z in range(len(zooms) // 24):
+                offsets += list(struct.unpack(f"{order}QQ", zooms[24 * z + 8 : 24 * z + 24]))
+        fh.seek(max(0, size - 4))
+        tail = fh.read(4)  # a complete bigWig ends with the magic number again
+        if (
+            len(head) < 64
+            or len(offsets) < 3 + 2 * n_zooms
+            or max(offsets) > size
+            or len(tail) < 4
+            or struct.unpack(f"{order}I", tail)[0] != _BIGWIG_MAGIC
+        ):
+            raise InputError(
+                f"{what} file {path} is truncated (its header points past the end of the file, "
+                f"{size:,} bytes, or the closing magic number is missing); re-create or re-download it"
+            )
     return path
 
 
