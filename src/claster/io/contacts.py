@@ -579,6 +579,7 @@ def open_contacts(
             source, uri, res, "", sizes, requested_normalization=normalization, file_format=fmt, zoom_level=zoom,
             _hictk_resolution=hic_res, _tmp=tmp, _handle=f,
         )
+        _settle_balancing(src, f, what)  # bad input raises before any warning is given
         if zoom is not None:
             warnings.warn(
                 f"{what} {source}: legacy zoom level {zoom} of {path.name} is {res} bp bins "
@@ -586,7 +587,6 @@ def open_contacts(
                 ClasterWarning,
                 stacklevel=2,
             )
-        _settle_balancing(src, f, what)
         return src
     except BaseException:
         if src is not None:

@@ -402,15 +402,9 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
     }
     # a store's identity: the configuration and the checksums of its inputs
     identity = {"config": config.model_dump(mode="json"), "sha256": _checksums(sources)}
-    old = _prepare_out(out, identity, force)
-
-    for note in plan.length_notes:
-        warnings.warn(note, ClasterWarning, stacklevel=2)
-
-    for sub in ("tracks", "target"):
-        (out / sub).mkdir(exist_ok=True)
-
     with ExitStack() as stack:
+        # contacts are opened (resolution, normalisation checked) before --out is touched, so that a bad
+        # contact option leaves no half-made directory behind
         contact_srcs = {}
         contact_meta: dict[str, dict | None] = {"contacts": None, "pchic": None}
         for kind in ("contacts", "pchic"):
@@ -431,7 +425,12 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
                 "chrom_names_in_file": {c: v for c, v in cmap.items() if v is not None},
                 "n_bins": {},
             }
-            (out / kind).mkdir(exist_ok=True)
+
+        old = _prepare_out(out, identity, force)
+        for note in plan.length_notes:
+            warnings.warn(note, ClasterWarning, stacklevel=2)
+        for sub in ("tracks", "target", *contact_srcs):
+            (out / sub).mkdir(exist_ok=True)
 
         manifest = old or {
             "format": STORE_FORMAT,
