@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from claster.errors import ClasterWarning
 from claster.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
@@ -115,7 +116,33 @@ def test_bad_inputs_are_one_line_errors(cli, inputs, tmp_path):
     bad.write_bytes(Path(inputs["tracks"]["ATAC"]).read_bytes()[:300])
     code, _, err = cli(["prepare", *[a.replace(inputs["tracks"]["ATAC"], str(bad)) for a in base],
                         "--out", tmp_path / "f"])
-    _one_line_error(code, err, r"--track ATAC file .*bad.bw (could not be|is not)")
+    _one_line_error(code, err, r"--track ATAC file .*bad.bw (could not be|is not|is truncated)")
     # an output directory holding a different store
     code, _, err = cli(["prepare", *base, "--test-chroms", "chr1", "--out", tmp_path / "auto"])
     _one_line_error(code, err, r"already holds a different store.*--force")
+
+
+def test_contacts_resolution_normalization_and_store_info(cli, inputs, tmp_path):
+    """A legacy .mcool (numbered zoom levels) chosen by --contacts-resolution; the manifest and
+    `store info` say which level, resolution and normalisation were used; a missing one is one line."""
+    mcool = tmp_path / "legacy.mcool"
+    kit.write_cool(f"{mcool}::/0", kit.SIZES, 20_000, seed=1, weights=False, band_bins=5)
+    kit.write_cool(f"{mcool}::/1", kit.SIZES, 10_000, seed=2, weights=True, band_bins=5, mode="a")
+    base = [*_flags(inputs), "--contacts", mcool, "--no-cache-rotated", "-q"]
+    code, _, err = cli(["prepare", *base, "--contacts-resolution", "10000", "--contacts-normalization", "KR",
+                        "--out", tmp_path / "bad"])
+    _one_line_error(code, err, r"no normalization 'KR' at 10000 bp; available there: weight")
+    code, _, err = cli(["prepare", *base, "--contacts-resolution", "1600", "--out", tmp_path / "bad"])
+    _one_line_error(code, err, r"no resolution 1600 bp; available resolutions: /1 = 10000 bp, /0 = 20000 bp")
+    with pytest.warns(ClasterWarning, match="legacy zoom level /1"):
+        code, out, err = cli(["prepare", *base, "--contacts-resolution", "10000", "--out", tmp_path / "s"])
+    assert code == 0, err
+    meta = open_store(tmp_path / "s").manifest["contacts"]
+    assert meta["zoom_level"] == "/1" and meta["resolution_bp"] == 10_000 and meta["format"] == "mcool"
+    assert meta["normalization"] == "weight" and meta["normalization_requested"] == "auto"
+    assert meta["file"] == str(mcool.resolve())
+    code, out, err = cli(["store", "info", tmp_path / "s"])
+    assert code == 0, err
+    assert f"contacts   {mcool.resolve()} (mcool) at 10000 bp (zoom level /1), window 101 bins, " \
+           "normalization: weight (requested auto)" in out
+    assert "legacy zoom level /1 = 10000 bp bins" in out

@@ -89,10 +89,68 @@ def test_corrupt_file(tmp_path):
         read_bigwig_chroms(p)
     # right magic number, garbage after it
     p.write_bytes(bytes.fromhex("26fc8f88") + b"\x00" * 20)
-    with pytest.raises(InputError, match="could not be opened|declares no chromosome"):
+    with pytest.raises(InputError, match="is truncated"):
         read_bigwig_chroms(p)
+    # a real bigWig cut short: the header is intact, the data and index are not
+    whole = kit.write_bigwig(tmp_path / "whole.bw", SIZES, seed=3, density=0.5)
+    for keep in (300, whole.stat().st_size - 10):
+        p.write_bytes(whole.read_bytes()[:keep])
+        with pytest.raises(InputError, match=r"bad.bw is truncated \(its header points past the end"):
+            read_bigwig_chroms(p)
+    assert read_bigwig_chroms(whole) == SIZES
 
 
 def test_missing_chromosome(bw_path):
     with pytest.raises(InputError, match=r"has no chromosome 'chr9'.*give a bigWig covering chr9"):
         read_binned(bw_path, "chr9", 100)
+
+
+def _per_base(path: Path, chrom: str, length: int) -> np.ndarray:
+    """pyBigWig per-base values over [0, length), NaN where uncovered or beyond the file's chromosome."""
+    with pyBigWig.open(str(path)) as bw:
+        flen = bw.chroms(chrom)
+        v = bw.values(chrom, 0, min(flen, length), numpy=True)
+    return np.concatenate([v, np.full(max(0, length - flen), np.nan)])
+
+
+@pytest.mark.parametrize("length", [SIZES["chr1"], SIZES["chr1"] + 1_234])
+def test_missing_as_zero_partial_last_bin(bw_path, length):
+    """Uncovered bases count as 0; the last bin is divided by its real length (and by bases past the
+    file's own chromosome end, which count as uncovered)."""
+    v = np.nan_to_num(_per_base(bw_path, "chr1", length), nan=0.0)
+    n = -(-length // 100)
+    sums = np.concatenate([v, np.zeros(n * 100 - length)]).reshape(n, 100).sum(1)
+    lengths = np.minimum(np.arange(1, n + 1) * 100, length) - np.arange(n) * 100
+    got = read_binned(bw_path, "chr1", 100, length_bp=length, missing_as_zero=True, chunk_bp=7_700)
+    np.testing.assert_allclose(got.values, sums / lengths, rtol=1e-5, atol=1e-6)
+    assert got.values.shape == (n,) and lengths[-1] != 100
+
+
+def test_sum_of_two_bigwigs_missing_as_zero(tmp_path, bw_path):
+    other = kit.write_bigwig(tmp_path / "b.bw", SIZES, seed=9, density=0.5)
+    a, b = _per_base(bw_path, "chr1", SIZES["chr1"]), _per_base(other, "chr1", SIZES["chr1"])
+    s = np.nan_to_num(a) + np.nan_to_num(b)
+    cov = (np.isfinite(a) | np.isfinite(b))
+    n = -(-SIZES["chr1"] // 50)
+    pad = n * 50 - SIZES["chr1"]
+    sums = np.concatenate([s, np.zeros(pad)]).reshape(n, 50).sum(1)
+    lengths = np.full(n, 50.0)
+    lengths[-1] = 50 - pad
+    got = read_binned([bw_path, other], "chr1", 50, missing_as_zero=True)
+    np.testing.assert_allclose(got.values, sums / lengths, rtol=1e-5, atol=1e-6)
+    assert got.n_empty == int((np.concatenate([cov, np.zeros(pad, bool)]).reshape(n, 50).sum(1) == 0).sum())
+
+
+def test_missing_as_zero_last_bin_hand_worked(tmp_path):
+    """chrA is 1,057 bp: 30 bases of 1.0 at [20, 50) and 57 of 2.0 at [1000, 1057); 100 bp bins."""
+    p = tmp_path / "h.bw"
+    with pyBigWig.open(str(p), "w") as bw:
+        bw.addHeader([("chrA", 1057)], maxZooms=0)
+        bw.addEntries(["chrA", "chrA"], [20, 1000], ends=[50, 1057], values=[1.0, 2.0])
+    got = read_binned(p, "chrA", 100, missing_as_zero=True)
+    assert got.values.shape == (11,) and got.n_empty == 9
+    assert got.values[0] == pytest.approx(0.3) and got.values[10] == pytest.approx(2.0)  # 114 / 57 bases
+    longer = read_binned(p, "chrA", 100, missing_as_zero=True, length_bp=1100)  # bin [1000, 1100): 114 / 100
+    assert longer.values[10] == pytest.approx(1.14)
+    covered = read_binned(p, "chrA", 100, length_bp=1100)  # covered mean: 114 / 57
+    assert covered.values[0] == pytest.approx(1.0) and covered.values[10] == pytest.approx(2.0)

@@ -34,7 +34,9 @@ def prepare_cmd(
     annotation: str = typer.Option(None, "--annotation", help="Genes: GTF (1-based) or BED6 (0-based)."),
     gene_type: list[str] = typer.Option(None, "--gene-type", help="Keep genes of this gene_type (repeatable). [default: protein_coding]"),
     chroms: str = typer.Option(None, "--chroms", help="Comma-separated chromosomes to restrict the store to. [default: all annotated]"),
-    contacts: str = typer.Option(None, "--contacts", help="Contacts: FILE.mcool::/resolutions/1600, FILE.cool, or a text dump 'start1 start2 count'."),
+    contacts: str = typer.Option(None, "--contacts", help="Contacts: FILE.hic, FILE.mcool::/resolutions/1600 (legacy zoom levels: FILE.mcool::/13), FILE.cool, or a text dump 'start1 start2 count'."),
+    contacts_resolution: int = typer.Option(None, "--contacts-resolution", help="Resolution in bp to read from a multi-resolution .hic/.mcool (e.g. 1600). [default: the file's only one]"),
+    contacts_normalization: str = typer.Option(None, "--contacts-normalization", help="'auto' (first available of weight, ICE, SCALE, KR, VC_SQRT, VC; else ICE computed by claster), 'none' (raw counts) or a name in the file (e.g. KR). [default: auto]"),
     contacts_bin_bp: int = typer.Option(None, "--contacts-bin-bp", help="Bin size in bp of a text contact dump."),
     contacts_chrom: str = typer.Option(None, "--contacts-chrom", help="Chromosome of a single-chromosome text dump. [default: from the file name]"),
     chrom_sizes: str = typer.Option(None, "--chrom-sizes", help="Chrom sizes file (name, length in bp). [default: the first track's header]"),
@@ -50,7 +52,7 @@ def prepare_cmd(
     force: bool = typer.Option(False, "--force", help="Replace a different store already in --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Prepare bigWigs, a gene annotation and optional contacts into a store."""
+    """Prepare bigWigs, a gene annotation and optional contacts (.hic, .mcool, .cool) into a store."""
     from claster.config import load_config
     from claster.config.prepare import PrepareConfig
     from claster.store import build_store, open_store
@@ -66,7 +68,8 @@ def prepare_cmd(
         PrepareConfig, config,
         tracks=_parse_tracks(track) if track else None, target=list(target) if target else None,
         target_clip=target_clip, annotation=annotation, gene_types=list(gene_type) if gene_type else None,
-        chroms=csv(chroms), contacts=contacts, contacts_bin_bp=contacts_bin_bp, contacts_chrom=contacts_chrom,
+        chroms=csv(chroms), contacts=contacts, contacts_resolution=contacts_resolution,
+        contacts_normalization=contacts_normalization, contacts_bin_bp=contacts_bin_bp, contacts_chrom=contacts_chrom,
         chrom_sizes=chrom_sizes, pchic=pchic, test_chroms=csv(test_chroms), val_chroms=csv(val_chroms),
         dtype=dtype, chrom_aliases=aliases, missing_as_zero=missing_as_zero, cache_rotated=cache_rotated,
     )

@@ -35,9 +35,15 @@ def info_cmd(store: Path = typer.Argument(..., help="Store directory.")) -> None
     for kind in ("contacts", "pchic"):
         c = m.get(kind)
         if c:
+            fmt = f" ({c['format']})" if c.get("format") else ""
+            zoom = f" (zoom level {c['zoom_level']})" if c.get("zoom_level") else ""
+            norm = c.get("normalization", c["balancing"])
+            asked = c.get("normalization_requested")
             lines.append(
-                f"{kind:<10} {c['source']} at {c['resolution_bp']} bp, window {c['window_bins']} bins, "
-                f"balancing: {c['balancing']}, rotated cache: {c.get('rotated_cache', False)}"
+                f"{kind:<10} {c.get('file', c['source'])}{fmt} at {c['resolution_bp']} bp{zoom}, window "
+                f"{c['window_bins']} bins, normalization: {norm}"
+                + (f" (requested {asked})" if asked and asked != norm else "")
+                + f", rotated cache: {c.get('rotated_cache', False)}"
             )
     lines.append(f"chroms     {len(s.chroms)} ({', '.join(s.chroms[:8])}{', ...' if len(s.chroms) > 8 else ''})")
     lines.append(f"splits     test {m['splits']['test']}, val {m['splits']['val']}, train: the rest")

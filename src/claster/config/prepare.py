@@ -20,7 +20,8 @@ class PrepareConfig(StrictModel):
         tracks: {ATAC: atac.bw, H3K4me3: k4.bw, H3K27ac: k27ac.bw, H3K27me3: k27me3.bw}
         target: [EUseq.bw]
         annotation: genes.gtf
-        contacts: contacts.mcool::/resolutions/1600
+        contacts: contacts.mcool::/resolutions/1600   # or contacts.hic with contacts_resolution: 1600
+        contacts_normalization: auto
         test_chroms: [chr4]
         val_chroms: [chr17]
     """
@@ -54,8 +55,23 @@ class PrepareConfig(StrictModel):
     )
     contacts: str | None = Field(
         default=None,
-        description="Micro-C/Hi-C contacts: a .mcool/.cool URI with resolution "
-        "(file.mcool::/resolutions/1600) or a juicer-style text dump (start1 start2 count).",
+        description="Micro-C/Hi-C contacts: a Juicer .hic file, a .mcool URI with its resolution "
+        "(file.mcool::/resolutions/1600, or a legacy zoom level such as file.mcool::/13), a .cool file, "
+        "or a juicer-style text dump (start1 start2 count).",
+    )
+    contacts_resolution: int | None = Field(
+        default=None,
+        gt=0,
+        description="Resolution (bin size, bp) to read from a multi-resolution .hic or .mcool file, e.g. "
+        "1600; an alternative to the ::/resolutions/N URI. Default: the file's only resolution.",
+    )
+    contacts_normalization: str = Field(
+        default="auto",
+        min_length=1,
+        description="Normalisation of the contacts: 'auto' takes the first one available at the chosen "
+        "resolution of weight, ICE, SCALE, KR, VC_SQRT, VC (when none is, raw counts are ICE-balanced by "
+        "claster, with a warning); 'none' keeps raw counts; or the name of a normalisation in the file "
+        "(e.g. KR). The one used is recorded in the manifest.",
     )
     contacts_bin_bp: int | None = Field(
         default=None, description="Bin size in bp of a text contact dump (required for text input)."

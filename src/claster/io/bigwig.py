@@ -1,9 +1,14 @@
-"""Reading bigWig tracks: open with clear errors, list chromosomes, bin a chromosome in chunks.
+"""Reading bigWig tracks through pybigtools: open with clear errors, list chromosomes, bin a chromosome.
 
-A chromosome is read in ``chunk_bp`` spans with ``bw.values(..., numpy=True)`` (one call per span,
-never one per gene) and reduced to fixed bins. Bases without data are NaN in ``values``; a bin's
-value is the mean over its covered bases (pyBigWig ``stats(type="mean", exact=True)`` semantics) or,
-with ``missing_as_zero``, over all of its bases. Bins without any covered base are 0 and counted.
+A chromosome is read in ``chunk_bp`` spans, one ``values(chrom, start, end, bins=N, summary=...,
+exact=True)`` call per span (never one per gene); pybigtools (Rust) reduces the bases to bins. A
+bin's value is the mean over its covered bases (``summary="mean"``: the bigWig "mean", pyBigWig's
+``stats(type="mean", exact=True)``) or, with ``missing_as_zero``, the sum over its covered bases
+divided by all of its bases (``summary="sum"`` / bin length: uncovered bases count as 0). Every call
+passes ``fillna=NaN`` explicitly, so a bin without any covered base is NaN there, then stored as 0 and
+counted in ``n_empty``. Several files summed per base (e.g. RNA-seq strands) under the covered mean
+need the union of covered bases, so they are read per base (``values`` without ``bins``) and reduced
+here.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ __all__ = [
 ]
 
 _BIGWIG_MAGIC = 0x888FFC26
+_RTREE_HEADER_BYTES = 48  # the data index (an R-tree) starts with a 48-byte header
 DEFAULT_CHUNK_BP = 4_000_000
 
 
 @contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence C-level writes to file descriptor 2 (libBigWig prints its own noise on bad files)."""
+    """Silence native writes to file descriptor 2 (the bigWig library prints its own noise on bad files)."""
     try:
         saved = os.dup(2)
     except OSError:  # no usable fd 2 (embedded interpreters): nothing to silence
@@ -49,7 +55,11 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def check_bigwig(path: str | os.PathLike, *, what: str = "bigWig") -> Path:
-    """Check that ``path`` exists and starts with the bigWig magic number; return it as a Path.
+    """Check that ``path`` exists and is a whole bigWig; return it as a Path.
+
+    Whole: it starts and ends with the bigWig magic number, and every section its header and zoom
+    headers point to (chromosome tree, data, index) starts inside the file, so a truncated download
+    is refused here, before any chromosome is read.
 
     Raises :class:`InputError` naming the file and what to do (``what`` names the option, e.g.
     ``"--track H3K27ac"``).
@@ -60,35 +70,57 @@ def check_bigwig(path: str | os.PathLike, *, what: str = "bigWig") -> Path:
     if not path.is_file():
         raise InputError(f"{what} path {path} is not a file; give the path of a .bigWig file")
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    if len(head) < 4 or (
-        struct.unpack("<I", head)[0] != _BIGWIG_MAGIC and struct.unpack(">I", head)[0] != _BIGWIG_MAGIC
-    ):
-        raise InputError(
-            f"{what} file {path} is not a bigWig (bad magic number; corrupt, truncated or another "
-            "format such as bedGraph); convert it with bedGraphToBigWig or re-download it"
-        )
+        head = fh.read(64)
+        order = "<" if len(head) >= 4 and struct.unpack("<I", head[:4])[0] == _BIGWIG_MAGIC else ">"
+        if len(head) < 4 or struct.unpack(f"{order}I", head[:4])[0] != _BIGWIG_MAGIC:
+            raise InputError(
+                f"{what} file {path} is not a bigWig (bad magic number; corrupt, truncated or another "
+                "format such as bedGraph); convert it with bedGraphToBigWig or re-download it"
+            )
+        size = path.stat().st_size
+        offsets: list[int] = []
+        n_zooms = 0
+        if len(head) == 64:
+            n_zooms = struct.unpack(f"{order}H", head[6:8])[0]
+            chrom_tree, data, index = struct.unpack(f"{order}QQQ", head[8:32])
+            offsets = [chrom_tree, data, index + _RTREE_HEADER_BYTES]
+            zooms = fh.read(24 * n_zooms)
+            for z in range(len(zooms) // 24):
+                offsets += list(struct.unpack(f"{order}QQ", zooms[24 * z + 8 : 24 * z + 24]))
+        fh.seek(max(0, size - 4))
+        tail = fh.read(4)  # a complete bigWig ends with the magic number again
+        if (
+            len(head) < 64
+            or len(offsets) < 3 + 2 * n_zooms
+            or max(offsets) > size
+            or len(tail) < 4
+            or struct.unpack(f"{order}I", tail)[0] != _BIGWIG_MAGIC
+        ):
+            raise InputError(
+                f"{what} file {path} is truncated (its header points past the end of the file, "
+                f"{size:,} bytes, or the closing magic number is missing); re-create or re-download it"
+            )
     return path
 
 
 @contextmanager
 def open_bigwig(path: str | os.PathLike, *, what: str = "bigWig") -> Iterator[object]:
-    """Open a bigWig for reading (a pyBigWig handle), closing it on exit.
+    """Open a bigWig for reading (a ``pybigtools`` reader), closing it on exit.
 
     Raises :class:`InputError` when the file is missing, not a bigWig, or its header is corrupt.
     """
-    import pyBigWig
+    import pybigtools
 
     path = check_bigwig(path, what=what)
     try:
         with _quiet_stderr():
-            bw = pyBigWig.open(str(path))
-    except RuntimeError as e:
+            bw = pybigtools.open(str(path))
+    except (pybigtools.BBIReadError, OSError, ValueError) as e:
         raise InputError(
             f"{what} file {path} could not be opened (corrupt header); re-create or re-download it"
         ) from e
     try:
-        if not bw.isBigWig():
+        if not bw.is_bigwig:
             raise InputError(f"{what} file {path} is a bigBed, not a bigWig; give a bigWig signal track")
         chroms = bw.chroms()
         if not chroms:
@@ -101,7 +133,7 @@ def open_bigwig(path: str | os.PathLike, *, what: str = "bigWig") -> Iterator[ob
 def read_bigwig_chroms(path: str | os.PathLike, *, what: str = "bigWig") -> dict[str, int]:
     """Chromosome name -> length in bp, as declared in the bigWig header (file order)."""
     with open_bigwig(path, what=what) as bw:
-        return dict(bw.chroms())
+        return {str(k): int(v) for k, v in bw.chroms().items()}
 
 
 @dataclass(frozen=True)
@@ -131,6 +163,27 @@ def _bin_reduce(
     out = (sums / denom).astype(np.float32)
     out[empty] = 0.0
     return out, empty
+
+
+def _read_error(what: str, p, c: str, start: int, stop: int, e: Exception) -> InputError:
+    return InputError(
+        f"{what} file {p} could not be read at {c}:{start}-{stop} ({e}; corrupt or truncated data block); "
+        "re-create or re-download it"
+    )
+
+
+def _binned_span(bw, c: str, start: int, stop: int, bin_bp: int, summary: str) -> np.ndarray:
+    """Per-bin ``summary`` ("mean" or "sum") of covered bases over ``[start, stop)``, bins of ``bin_bp``
+    from ``start`` (the last one may be shorter); float64, NaN where a bin has no covered base."""
+    n_full = (stop - start) // bin_bp
+    parts = []
+    if n_full:
+        parts.append(
+            bw.values(c, start, start + n_full * bin_bp, bins=n_full, summary=summary, exact=True, fillna=np.nan)
+        )
+    if start + n_full * bin_bp < stop:
+        parts.append(bw.values(c, start + n_full * bin_bp, stop, bins=1, summary=summary, exact=True, fillna=np.nan))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def read_binned(
@@ -168,6 +221,8 @@ def read_binned(
         ``values``: (ceil(length_bp / bin_bp),) float32, mean signal per bin; ``n_empty``: bins with
         no covered base (their value is 0).
     """
+    import pybigtools
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = list(paths)
@@ -177,6 +232,8 @@ def read_binned(
     if bin_bp <= 0:
         raise InputError(f"bin size must be positive, got {bin_bp} bp")
     chunk_bp = max(bin_bp, (chunk_bp // bin_bp) * bin_bp)
+    per_base = len(paths) > 1 and not missing_as_zero  # union of covered bases: reduce here
+    errors = (pybigtools.BBIReadError, OSError, ValueError, RuntimeError)
 
     from contextlib import ExitStack
 
@@ -197,34 +254,50 @@ def read_binned(
         n_empty = 0
         for start in range(0, n_bins * bin_bp, chunk_bp):
             end = min(start + chunk_bp, n_bins * bin_bp)
-            span = end - start
-            acc = None
-            covered = None
+            nb = (end - start) // bin_bp
+            b0 = start // bin_bp
+            if per_base:
+                acc = None
+                covered = None
+                for bw, p, c, flen in zip(handles, paths, chroms, file_lens, strict=True):
+                    stop = min(end, flen, total)
+                    if stop <= start:
+                        continue
+                    try:
+                        v = bw.values(c, start, stop, fillna=np.nan)
+                    except errors as e:
+                        raise _read_error(what, p, c, start, stop, e) from e
+                    ok = np.isfinite(v)
+                    if acc is None:
+                        acc = np.zeros(end - start, dtype=np.float64)
+                        covered = np.zeros(end - start, dtype=bool)
+                    acc[: stop - start] += np.where(ok, v, 0.0)
+                    covered[: stop - start] |= ok
+                if acc is None:  # out is already 0 there
+                    n_empty += nb
+                    continue
+                n_last = total - (n_bins - 1) * bin_bp if end == n_bins * bin_bp else bin_bp
+                means, empty = _bin_reduce(acc, covered, bin_bp, False, n_last)
+                out[b0 : b0 + nb] = means
+                n_empty += int(empty.sum())
+                continue
+            summary = "sum" if missing_as_zero else "mean"
+            agg = np.full(nb, np.nan)
             for bw, p, c, flen in zip(handles, paths, chroms, file_lens, strict=True):
                 stop = min(end, flen, total)
                 if stop <= start:
                     continue
                 try:
-                    if not bw.intervals(c, start, stop):  # no data in this span: skip the per-base read
-                        continue
-                    v = bw.values(c, start, stop, numpy=True)
-                except RuntimeError as e:
-                    raise InputError(
-                        f"{what} file {p} could not be read at {c}:{start}-{stop} (corrupt or truncated "
-                        "data block); re-create or re-download it"
-                    ) from e
-                ok = np.isfinite(v)
-                if acc is None:
-                    acc = np.zeros(span, dtype=np.float64)
-                    covered = np.zeros(span, dtype=bool)
-                acc[: stop - start] += np.where(ok, v, 0.0)
-                covered[: stop - start] |= ok
-            if acc is None:  # out is already 0 there
-                n_empty += span // bin_bp
-                continue
-            n_last = total - (n_bins - 1) * bin_bp if end == n_bins * bin_bp else bin_bp
-            means, empty = _bin_reduce(acc, covered, bin_bp, missing_as_zero, n_last)
-            out[start // bin_bp : end // bin_bp] = means
+                    v = _binned_span(bw, c, start, stop, bin_bp, summary)
+                except errors as e:
+                    raise _read_error(what, p, c, start, stop, e) from e
+                seg = agg[: v.size]
+                seg[:] = np.where(np.isnan(seg), v, seg + np.nan_to_num(v, nan=0.0))
+            empty = np.isnan(agg)
+            if missing_as_zero:  # sum of covered bases / all bases of the bin (the last may be partial)
+                lengths = np.minimum((np.arange(b0, b0 + nb) + 1) * bin_bp, total) - np.arange(b0, b0 + nb) * bin_bp
+                agg = agg / lengths
+            out[b0 : b0 + nb] = np.where(empty, 0.0, agg).astype(np.float32)
             n_empty += int(empty.sum())
     return BinnedTrack(values=out, n_empty=n_empty)
 

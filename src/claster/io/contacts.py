@@ -1,18 +1,28 @@
-"""Contact maps: open a ``.mcool``/``.cool`` URI or a text dump, and read a chromosome's diagonal band.
+"""Contact maps: open a ``.hic``, ``.mcool``/``.cool`` or a text dump, and read a chromosome's diagonal band.
 
-Balancing: the cooler's ``weight`` column when present (balanced = count * w_i * w_j, or
-count / (w_i * w_j) for divisive weights); otherwise ICE is computed in memory with
-``cooler.balance_cooler(clr, store=False)`` (cooler's defaults) and recorded as
-``"ICE computed by claster"``, with a :class:`~claster.errors.ClasterWarning`.
+One reader, hictkpy, serves ``.hic`` (Juicer, v6-v9) and cooler files (``.cool``, ``.mcool`` with
+``/resolutions/N`` groups, and legacy ``.mcool`` files with numbered zoom levels ``/0``, ``/1``, ...).
+
+Resolution: ``FILE.mcool::/resolutions/N``, ``FILE.mcool::/13`` (a legacy zoom level, resolved to its
+bin size), or ``resolution=N`` (``--contacts-resolution``) for ``.hic`` and ``.mcool`` files. A file
+holding one resolution needs neither.
+
+Normalisation (``normalization=``): ``"auto"`` takes the first of :data:`AUTO_NORMALIZATIONS`
+available at the chosen resolution (a normalisation can exist at some resolutions only); a name
+takes that one (error naming the available ones when absent); ``"none"`` keeps raw counts. Weights
+are applied by hictkpy, which knows divisive (Juicer ``KR``/``VC``/``VC_SQRT``, also as hic2cool
+columns) from multiplicative (cooler ``weight``) vectors. When ``"auto"`` finds none, raw counts are
+ICE-balanced here with cooler's defaults and recorded as :data:`BALANCING_ICE`, with a
+:class:`~claster.errors.ClasterWarning`.
 
 A text dump (``start1 start2 count``, whitespace separated, optionally gzipped; 0-based bin starts in
-bp, one chromosome) is loaded into a temporary ``.cool`` with ``cooler.create_cooler`` and then
-treated like any cooler. cooler is imported inside functions so ``import claster.io`` stays light.
+bp, one chromosome) is loaded into a temporary ``.cool`` and then treated like any cooler. cooler is
+used only to ICE-balance coolers too large for the in-memory ICE. hictkpy and cooler are imported
+inside functions so ``import claster.io`` stays light.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -24,17 +34,22 @@ import pandas as pd
 from claster.errors import ClasterWarning, InputError
 
 __all__ = [
-    "BALANCING_COOLER",
+    "AUTO_NORMALIZATIONS",
     "BALANCING_ICE",
+    "BALANCING_NONE",
     "ContactSource",
+    "contact_format",
     "open_contacts",
     "parse_cool_uri",
     "read_band",
 ]
 
-BALANCING_COOLER = "cooler weights"
+#: ``normalization="auto"`` takes the first of these that the file holds at the chosen resolution.
+AUTO_NORMALIZATIONS: tuple[str, ...] = ("weight", "ICE", "SCALE", "KR", "VC_SQRT", "VC")
 BALANCING_ICE = "ICE computed by claster"
+BALANCING_NONE = "none (raw counts)"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_HIC_MAGIC = b"HIC\x00"
 
 
 def parse_cool_uri(uri: str) -> tuple[Path, str | None]:
@@ -46,18 +61,29 @@ def parse_cool_uri(uri: str) -> tuple[Path, str | None]:
     return Path(uri), None
 
 
-def _is_hdf5(path: Path) -> bool:
+def contact_format(path: str | Path) -> str:
+    """``"hic"``, ``"cooler"`` (HDF5: .cool/.mcool) or ``"text"``, from the file's first bytes."""
     with open(path, "rb") as fh:
-        return fh.read(8) == _HDF5_MAGIC
+        head = fh.read(8)
+    if head == _HDF5_MAGIC:
+        return "cooler"
+    if head[:4] == _HIC_MAGIC:
+        return "hic"
+    return "text"
 
 
 @dataclass
 class ContactSource:
-    """An opened contact map: a cooler URI plus how it is balanced.
+    """An opened contact map: what is read, at which resolution, and how it is balanced.
 
-    Attributes: ``source`` (what the user gave), ``uri`` (the cooler read; a temporary one for text
-    dumps), ``resolution_bp``, ``balancing`` (:data:`BALANCING_COOLER` or :data:`BALANCING_ICE`),
-    ``chrom_sizes`` (name -> bp, the cooler's naming).
+    Attributes: ``source`` (what the user gave), ``uri`` (what hictkpy opens: ``file.hic``,
+    ``file.mcool::/resolutions/N``, a legacy ``file.mcool::/13`` or a temporary ``.cool`` for a text
+    dump), ``resolution_bp``, ``balancing`` (``"<name> from the file"``, :data:`BALANCING_ICE` or
+    :data:`BALANCING_NONE`), ``chrom_sizes`` (name -> bp, the file's naming), ``normalization`` (the
+    normalisation used: a name in the file, :data:`BALANCING_ICE` or ``"none"``),
+    ``requested_normalization`` (what was asked: ``"auto"``, ``"none"`` or a name), ``file_format``
+    (``"hic"``, ``"mcool"``, ``"cool"`` or ``"text dump"``) and ``zoom_level`` (the legacy group, e.g.
+    ``"/13"``, else None).
     """
 
     source: str
@@ -65,12 +91,60 @@ class ContactSource:
     resolution_bp: int
     balancing: str
     chrom_sizes: dict[str, int]
+    normalization: str = "none"
+    requested_normalization: str = "auto"
+    file_format: str = "cool"
+    zoom_level: str | None = None
     bias: np.ndarray | None = None  # genome-wide ICE bias (multiplicative) when computed here
-    divisive: bool = False
+    _hictk_resolution: int | None = field(default=None, repr=False)  # passed to hictkpy.File (.hic only)
     _tmp: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    _handle: object | None = field(default=None, repr=False)
+
+    @property
+    def file_normalization(self) -> str:
+        """The name to fetch with from hictkpy: the file's vector, or ``"NONE"`` (raw counts)."""
+        if self.normalization in ("none", BALANCING_ICE):
+            return "NONE"
+        return self.normalization
+
+    def n_bins(self, chrom: str) -> int:
+        """Number of bins of ``chrom`` (the last may be partial)."""
+        return -(-int(self.chrom_sizes[chrom]) // int(self.resolution_bp))
+
+    def chrom_offset(self, chrom: str) -> int:
+        """Genome-wide index of ``chrom``'s first bin (chromosomes in file order)."""
+        off = 0
+        for c in self.chrom_sizes:
+            if c == chrom:
+                return off
+            off += self.n_bins(c)
+        raise KeyError(chrom)
+
+    def handle(self):
+        """The open ``hictkpy.File`` (opened once, closed by :meth:`close`)."""
+        if self._handle is None:
+            self._handle = _hictk_open(self.uri, self._hictk_resolution)
+        return self._handle
+
+    def describe(self) -> dict:
+        """Manifest fields: file, format, resolution, legacy zoom level and the normalisation used."""
+        path, _ = parse_cool_uri(self.source)
+        return {
+            "source": self.source,
+            "file": str(path.resolve()),
+            "format": self.file_format,
+            "resolution_bp": int(self.resolution_bp),
+            "zoom_level": self.zoom_level,
+            "normalization": self.normalization,
+            "normalization_requested": self.requested_normalization,
+            "balancing": self.balancing,
+        }
 
     def close(self) -> None:
-        """Remove the temporary cooler of a text dump (if any)."""
+        """Close the file and remove the temporary cooler of a text dump (if any)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -82,41 +156,163 @@ class ContactSource:
         self.close()
 
 
-def _resolve_cooler_uri(uri: str, what: str) -> str:
-    import cooler
+def _hictk_open(uri: str, resolution: int | None):
+    import hictkpy
 
-    path, group = parse_cool_uri(uri)
-    if not path.exists():
-        raise InputError(f"{what} file {path} does not exist; check the path")
+    return hictkpy.File(uri, resolution) if resolution is not None else hictkpy.File(uri)
+
+
+# ---------------------------------------------------------------------------------------------
+# resolution
+
+
+def _cooler_groups(path: Path, what: str) -> dict[str, int | None]:
+    """Cooler groups of a .cool/.mcool -> bin size in bp (None for variable bins)."""
+    import cooler
+    import h5py
+
     try:
         groups = cooler.fileops.list_coolers(str(path))
+        sizes: dict[str, int | None] = {}
+        with h5py.File(path, "r") as h5:
+            for g in groups:
+                b = h5[g].attrs.get("bin-size")
+                sizes[g] = int(b) if b is not None and np.ndim(b) == 0 else None
     except (OSError, KeyError, ValueError) as e:
         raise InputError(f"{what} file {path} is not a readable .cool/.mcool (corrupt HDF5); re-create it") from e
-    if not groups:
-        raise InputError(f"{what} file {path} holds no cooler; give a .cool or .mcool file")
-    resolutions = sorted(int(g.rsplit("/", 1)[1]) for g in groups if g.startswith("/resolutions/"))
-    avail = ", ".join(str(r) for r in resolutions)
-    if group is None:
-        if len(groups) == 1:
-            return f"{path}::{groups[0]}"
-        raise InputError(
-            f"{what} file {path} holds several resolutions ({avail} bp); pick one with "
-            f"{path}::/resolutions/<bp>, e.g. {path}::/resolutions/{resolutions[0] if resolutions else 1600}"
-        )
-    if group not in groups:
-        if resolutions:
+    if not sizes:
+        raise InputError(f"{what} file {path} holds no cooler; give a .hic, .cool or .mcool file")
+    return sizes
+
+
+def _describe_groups(groups: dict[str, int | None]) -> str:
+    res = sorted(int(g.rsplit("/", 1)[1]) for g in groups if g.startswith("/resolutions/"))
+    if res:
+        return ", ".join(str(r) for r in res) + " bp"
+    return ", ".join(f"{g} = {b} bp" for g, b in sorted(groups.items(), key=lambda kv: kv[1] or 0))
+
+
+def _resolve_cooler(source: str, resolution: int | None, what: str) -> tuple[str, str | None]:
+    """(cooler URI, legacy zoom level or None) for a .cool/.mcool source and an optional resolution."""
+    path, group = parse_cool_uri(source)
+    groups = _cooler_groups(path, what)
+    avail = _describe_groups(groups)
+    if group is not None:
+        if group not in groups:
+            if group.startswith("/resolutions/"):
+                raise InputError(
+                    f"{what} file {path} has no resolution {group.rsplit('/', 1)[-1]} bp (group {group}); "
+                    f"available resolutions: {avail}; use {path}::/resolutions/<one of them>"
+                )
+            raise InputError(f"{what} file {path} has no cooler group {group}; available: {avail}")
+        if resolution is not None and groups[group] != resolution:
             raise InputError(
-                f"{what} file {path} has no resolution {group.rsplit('/', 1)[-1]} bp (group {group}); "
-                f"available resolutions: {avail} bp; use {path}::/resolutions/<one of them>"
+                f"{what} {source} is at {groups[group]} bp but --contacts-resolution is {resolution}; "
+                "give one of them"
             )
-        raise InputError(f"{what} file {path} has no cooler group {group}; available: {', '.join(groups)}")
-    return f"{path}::{group}"
+        legacy = None if group.startswith("/resolutions/") or len(groups) == 1 else group
+        return f"{path}::{group}", legacy
+    if resolution is not None:
+        if f"/resolutions/{resolution}" in groups:
+            return f"{path}::/resolutions/{resolution}", None
+        match = [g for g, b in groups.items() if b == resolution]
+        if match:
+            g = match[0]
+            return f"{path}::{g}", (None if len(groups) == 1 else g)
+        raise InputError(
+            f"{what} file {path} has no resolution {resolution} bp; available resolutions: {avail}; "
+            "pass --contacts-resolution <one of them>"
+        )
+    if len(groups) == 1:
+        return f"{path}::{next(iter(groups))}", None
+    raise InputError(
+        f"{what} file {path} holds several resolutions ({avail}); pick one with --contacts-resolution <bp> "
+        f"or {path}::/resolutions/<bp>"
+    )
+
+
+def _resolve_hic(source: str, resolution: int | None, what: str) -> int:
+    import hictkpy
+
+    path, group = parse_cool_uri(source)
+    if group is not None:
+        if not group.startswith("/resolutions/") or not group.rsplit("/", 1)[1].isdigit():
+            raise InputError(
+                f"{what} {source}: a .hic file takes ::/resolutions/<bp> or --contacts-resolution, not {group}"
+            )
+        in_uri = int(group.rsplit("/", 1)[1])
+        if resolution is not None and resolution != in_uri:
+            raise InputError(
+                f"{what} {source} names {in_uri} bp but --contacts-resolution is {resolution}; give one of them"
+            )
+        resolution = in_uri
+    try:
+        avail = [int(r) for r in hictkpy.MultiResFile(str(path)).resolutions()]
+    except RuntimeError as e:
+        raise InputError(f"{what} file {path} is not a readable .hic file ({e}); re-create or re-download it") from e
+    listed = ", ".join(str(r) for r in sorted(avail))
+    if resolution is None:
+        if len(avail) == 1:
+            return avail[0]
+        raise InputError(
+            f"{what} file {path} holds several resolutions ({listed} bp); pick one with --contacts-resolution <bp>"
+        )
+    if resolution not in avail:
+        raise InputError(
+            f"{what} file {path} has no resolution {resolution} bp; available resolutions: {listed} bp; "
+            "pass --contacts-resolution <one of them>"
+        )
+    return resolution
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisation
+
+
+def available_normalizations(f) -> list[str]:
+    """Normalisations of an open ``hictkpy.File`` with a usable vector at its resolution.
+
+    A name the file lists is kept when its weights can be read at this resolution and hold at least
+    one finite value (a ``.hic`` can list a normalisation computed at other resolutions only).
+    """
+    out = []
+    for name in f.avail_normalizations():
+        try:
+            w = f.weights(name)
+        except RuntimeError:
+            continue
+        if w is not None and np.isfinite(np.asarray(w, dtype=np.float64)).any():
+            out.append(str(name))
+    return out
+
+
+def _choose_normalization(f, requested: str, source: str, resolution: int, what: str) -> str | None:
+    """The file normalisation to use, ``"none"``, or None when ``auto`` finds none (-> ICE here)."""
+    if requested.lower() == "none":
+        return "none"
+    avail = available_normalizations(f)
+    if requested.lower() == "auto":
+        return next((n for n in AUTO_NORMALIZATIONS if n in avail), None)
+    if requested in avail:
+        return requested
+    folded = [n for n in avail if n.lower() == requested.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    raise InputError(
+        f"{what} {source} has no normalization {requested!r} at {resolution} bp; available there: "
+        f"{', '.join(avail) if avail else 'none'}; pass --contacts-normalization with one of them, 'auto' "
+        "(ICE computed by claster when the file has none) or 'none' (raw counts)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# text dumps
 
 
 def _text_to_cool(
     path: Path, bin_bp: int, chrom: str, chrom_len: int, out_cool: Path, what: str
 ) -> None:
-    import cooler
+    import hictkpy
 
     try:
         df = pd.read_csv(path, sep=r"\s+", header=None, comment="#", compression="infer")
@@ -144,10 +340,14 @@ def _text_to_cool(
     lo, hi = np.minimum(b1, b2), np.maximum(b1, b2)
     pix = pd.DataFrame({"bin1_id": lo, "bin2_id": hi, "count": count})
     pix = pix[pix["count"] != 0].groupby(["bin1_id", "bin2_id"], as_index=False, sort=True)["count"].sum()
-    bins = cooler.binnify(pd.Series({chrom: chrom_len}), bin_bp)
-    cooler.create_cooler(
-        str(out_cool), bins, pix, dtypes={"count": np.float64}, ordered=True, symmetric_upper=True
-    )
+    writer = hictkpy.cooler.FileWriter(str(out_cool), {chrom: int(chrom_len)}, int(bin_bp), tmpdir=str(out_cool.parent))
+    if len(pix):
+        writer.add_pixels(pix)
+    writer.finalize()
+
+
+# ---------------------------------------------------------------------------------------------
+# ICE
 
 
 def _ice_arrays(
@@ -223,6 +423,14 @@ def _ice_arrays(
 IN_MEMORY_ICE_MAX_PIXELS = 50_000_000
 
 
+def _warn_not_converged(source: str) -> None:
+    warnings.warn(
+        f"ICE balancing of {source} did not converge in 200 iterations; balanced values may be imprecise",
+        ClasterWarning,
+        stacklevel=4,
+    )
+
+
 def _ice(uri: str) -> np.ndarray:
     """ICE bias of a cooler with cooler's default parameters, without writing to the file.
 
@@ -248,45 +456,93 @@ def _ice(uri: str) -> np.ndarray:
             bias, stats = cooler.balance_cooler(clr, store=False)
         converged = bool(stats.get("converged", True))
     if not converged:
-        warnings.warn(
-            f"ICE balancing of {uri} did not converge in 200 iterations; balanced values may be imprecise",
-            ClasterWarning,
-            stacklevel=3,
-        )
+        _warn_not_converged(uri)
     return np.asarray(bias, dtype=np.float64)
+
+
+def _ice_hictk(src: ContactSource, what: str) -> np.ndarray:
+    """ICE bias of a ``.hic`` (raw counts read through hictkpy, every chromosome pair) as :func:`_ice`."""
+    f = src.handle()
+    chroms = list(src.chrom_sizes)
+    offsets = np.cumsum([0] + [src.n_bins(c) for c in chroms]).astype(np.int64)
+    parts: list[pd.DataFrame] = []
+    total = 0
+    for i, c1 in enumerate(chroms):
+        for c2 in chroms[i:]:
+            df = f.fetch(c1, c2, normalization="NONE", count_type="float").to_df()
+            total += len(df)
+            if total > IN_MEMORY_ICE_MAX_PIXELS:
+                raise InputError(
+                    f"{what} {src.source} has no normalization at {src.resolution_bp} bp and more than "
+                    f"{IN_MEMORY_ICE_MAX_PIXELS:,} pixels to ICE-balance in memory; add one with `hictk balance "
+                    "ice`, or pass --contacts-normalization none for raw counts"
+                )
+            if len(df):
+                parts.append(df[["bin1_id", "bin2_id", "count"]])
+    pix = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"bin1_id": [], "bin2_id": [], "count": []})
+    bias, converged = _ice_arrays(
+        pix["bin1_id"].to_numpy(np.int64), pix["bin2_id"].to_numpy(np.int64), pix["count"].to_numpy(np.float64),
+        int(offsets[-1]), offsets,
+    )
+    if not converged:
+        _warn_not_converged(src.source)
+    return bias
+
+
+# ---------------------------------------------------------------------------------------------
+# opening
 
 
 def open_contacts(
     source: str,
     *,
+    resolution: int | None = None,
+    normalization: str = "auto",
     bin_bp: int | None = None,
     chrom: str | None = None,
     chrom_sizes: dict[str, int] | None = None,
     what: str = "--contacts",
 ) -> ContactSource:
-    """Open a contact map and settle its balancing.
+    """Open a contact map, settle its resolution and its normalisation.
 
     Parameters
     ----------
     source
-        ``file.mcool::/resolutions/N``, ``file.cool`` or a text dump ``start1 start2 count``.
+        ``file.hic``, ``file.mcool::/resolutions/N``, a legacy ``file.mcool::/13``, ``file.cool``, or a
+        text dump ``start1 start2 count``.
+    resolution
+        Bin size in bp (``--contacts-resolution``), for ``.hic``/``.mcool`` files given without a group.
+    normalization
+        ``"auto"`` (first available of :data:`AUTO_NORMALIZATIONS`, else ICE computed here),
+        ``"none"`` (raw counts) or the name of a normalisation in the file.
     bin_bp, chrom, chrom_sizes
         For text dumps only: bin size in bp, the dump's chromosome and its length (``chrom_sizes``).
 
     Returns
     -------
     ContactSource
-        Use as a context manager (a text dump's temporary cooler is removed on exit).
+        Use as a context manager (closes the file; a text dump's temporary cooler is removed).
     """
     path, _ = parse_cool_uri(source)
     if not path.exists():
         raise InputError(f"{what} file {path} does not exist; check the path")
+    if not path.is_file():
+        raise InputError(f"{what} path {path} is not a file; give a .hic, .mcool or .cool file")
+    kind = contact_format(path)
     tmp = None
-    if _is_hdf5(path):
-        uri = _resolve_cooler_uri(source, what)
+    zoom = None
+    hic_res = None
+    if kind == "cooler":
+        uri, zoom = _resolve_cooler(source, resolution, what)
+        fmt = "mcool" if uri.split("::", 1)[1] != "/" else "cool"
+    elif kind == "hic":
+        hic_res = _resolve_hic(source, resolution, what)
+        uri, fmt = str(path), "hic"
     else:
-        if "::" in source or path.suffix in (".cool", ".mcool"):
-            raise InputError(f"{what} file {path} is not an HDF5 cooler (corrupt or truncated); re-create it")
+        if "::" in source or path.suffix in (".cool", ".mcool", ".hic"):
+            raise InputError(
+                f"{what} file {path} is neither an HDF5 cooler nor a .hic file (corrupt or truncated); re-create it"
+            )
         if bin_bp is None:
             raise InputError(f"{what} {path} is a text dump; give its bin size with --contacts-bin-bp")
         if not chrom_sizes:
@@ -305,38 +561,62 @@ def open_contacts(
             )
         tmp = tempfile.TemporaryDirectory(prefix="claster-contacts-")
         uri = str(Path(tmp.name) / "contacts.cool")
+        fmt = "text dump"
+    src = None
     try:
         if tmp is not None:
             _text_to_cool(path, int(bin_bp), chrom, int(chrom_sizes[chrom]), Path(uri), what)
-        return _settle_balancing(source, uri, tmp, what)
+        try:
+            f = _hictk_open(uri, hic_res)
+        except RuntimeError as e:
+            raise InputError(f"{what} {source} could not be opened ({e}); re-create or re-download it") from e
+        res = int(f.resolution())
+        if res <= 0:
+            f.close()
+            raise InputError(f"{what} {source} has variable-size bins; give a fixed-resolution file")
+        sizes = {str(k): int(v) for k, v in f.chromosomes().items()}
+        src = ContactSource(
+            source, uri, res, "", sizes, requested_normalization=normalization, file_format=fmt, zoom_level=zoom,
+            _hictk_resolution=hic_res, _tmp=tmp, _handle=f,
+        )
+        _settle_balancing(src, f, what)  # bad input raises before any warning is given
+        if zoom is not None:
+            warnings.warn(
+                f"{what} {source}: legacy zoom level {zoom} of {path.name} is {res} bp bins "
+                "(recorded in the manifest)",
+                ClasterWarning,
+                stacklevel=2,
+            )
+        return src
     except BaseException:
-        if tmp is not None:
+        if src is not None:
+            src.close()
+        elif tmp is not None:
             tmp.cleanup()
         raise
 
 
-def _settle_balancing(
-    source: str, uri: str, tmp: tempfile.TemporaryDirectory | None, what: str
-) -> ContactSource:
-    import cooler
-
-    clr = cooler.Cooler(uri)
-    resolution = clr.binsize
-    if resolution is None:
-        raise InputError(f"{what} {source} has variable-size bins; give a fixed-resolution cooler")
-    sizes = {str(k): int(v) for k, v in clr.chromsizes.items()}
-    if "weight" in clr.bins().columns:
-        with clr.open("r") as h5:
-            divisive = bool(h5["bins/weight"].attrs.get("divisive_weights", False))
-        return ContactSource(source, uri, int(resolution), BALANCING_COOLER, sizes, None, divisive, tmp)
+def _settle_balancing(src: ContactSource, f, what: str) -> None:
+    name = _choose_normalization(f, src.requested_normalization, src.source, src.resolution_bp, what)
+    if name == "none":
+        src.normalization, src.balancing = "none", BALANCING_NONE
+        return
+    if name is not None:
+        src.normalization, src.balancing = name, f"{name} from the file"
+        return
     warnings.warn(
-        f"contacts {source} have no balancing weights; ICE-balancing them in memory with cooler's "
-        f"defaults (recorded in the manifest as '{BALANCING_ICE}')",
+        f"contacts {src.source} have no normalization at {src.resolution_bp} bp (looked for "
+        f"{', '.join(AUTO_NORMALIZATIONS)}); ICE-balancing them in memory with cooler's defaults "
+        f"(recorded in the manifest as '{BALANCING_ICE}')",
         ClasterWarning,
         stacklevel=3,
     )
-    bias = _ice(uri)
-    return ContactSource(source, uri, int(resolution), BALANCING_ICE, sizes, bias, False, tmp)
+    src.normalization = src.balancing = BALANCING_ICE
+    src.bias = _ice_hictk(src, what) if src.file_format == "hic" else _ice(src.uri)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
 
 
 def read_band(
@@ -345,53 +625,43 @@ def read_band(
     band_bins: int,
     *,
     out: np.ndarray | None = None,
+    dtype: type = np.float32,
     chunk_rows: int = 4096,
-    max_pixels: int = 4_000_000,
 ) -> np.ndarray:
     """Balanced contacts of one chromosome within ``band_bins`` of the diagonal.
 
-    Reads the pixel table in row chunks (at most ``max_pixels`` pixels at a time), so memory stays
-    bounded by the band itself. Returns ``band``: (n_bins, band_bins) float32 with
-    ``band[i, d]`` = balanced contact of bins ``i`` and ``i + d`` of ``chrom``; NaN where no pixel is
-    stored, where a bin's weight is NaN (filtered by balancing), or beyond the chromosome end.
-    ``out`` may be a preallocated (e.g. memory-mapped) array of that shape.
+    Fetches ``chunk_rows`` rows at a time through hictkpy (rows ``[r0, r1)`` against columns
+    ``[r0, r1 + band_bins - 1)``), so memory stays bounded by the band itself. Returns ``band``:
+    (n_bins, band_bins) ``dtype`` (float32 by default) with ``band[i, d]`` = balanced contact of bins ``i`` and ``i + d`` of
+    ``chrom``; NaN where no pixel is stored, where a bin's weight is NaN (filtered by balancing), or
+    beyond the chromosome end. ``out`` may be a preallocated (e.g. memory-mapped) array of that shape.
     """
-    import cooler
-
-    clr = cooler.Cooler(src.uri)
-    if chrom not in clr.chromnames:
+    if chrom not in src.chrom_sizes:
         raise InputError(f"contacts {src.source} have no chromosome {chrom!r}; check --chrom-aliases")
-    h5 = clr.open("r")
-    try:
-        ci = list(clr.chromnames).index(chrom)
-        lo, hi = (int(x) for x in h5["indexes/chrom_offset"][ci : ci + 2])
-        n = hi - lo
-        if out is None:
-            out = np.empty((n, band_bins), dtype=np.float32)
-        elif out.shape != (n, band_bins):
-            raise ValueError(f"out has shape {out.shape}, expected {(n, band_bins)}")
-        out[...] = np.nan
-        if src.bias is not None:
-            w = src.bias[lo:hi].astype(np.float64)
-        else:
-            w = h5["bins/weight"][lo:hi].astype(np.float64)
-            if src.divisive:
-                w = 1.0 / w
-        bin1_offset = h5["indexes/bin1_offset"]
-        px_b1, px_b2, px_c = h5["pixels/bin1_id"], h5["pixels/bin2_id"], h5["pixels/count"]
-        for r0 in range(lo, hi, chunk_rows):
-            r1 = min(r0 + chunk_rows, hi)
-            p0, p1 = int(bin1_offset[r0]), int(bin1_offset[r1])
-            for q0 in range(p0, p1, max_pixels):
-                q1 = min(q0 + max_pixels, p1)
-                b1 = px_b1[q0:q1].astype(np.int64)
-                b2 = px_b2[q0:q1].astype(np.int64)
-                c = px_c[q0:q1].astype(np.float64)
-                d = b2 - b1
-                keep = (b2 < hi) & (d >= 0) & (d < band_bins)
-                i = b1[keep] - lo
-                j = b2[keep] - lo
-                out[i, d[keep]] = (c[keep] * w[i] * w[j]).astype(np.float32)
-    finally:
-        h5.file.close()
+    f = src.handle()
+    r = int(src.resolution_bp)
+    length = int(src.chrom_sizes[chrom])
+    n = src.n_bins(chrom)
+    lo = src.chrom_offset(chrom)
+    if out is None:
+        out = np.empty((n, band_bins), dtype=dtype)
+    elif out.shape != (n, band_bins):
+        raise ValueError(f"out has shape {out.shape}, expected {(n, band_bins)}")
+    out[...] = np.nan
+    w = src.bias[lo : lo + n] if src.bias is not None else None
+    norm = src.file_normalization
+    for r0 in range(0, n, chunk_rows):
+        r1 = min(r0 + chunk_rows, n)
+        q1 = f"{chrom}\t{r0 * r}\t{min(length, r1 * r)}"
+        q2 = f"{chrom}\t{r0 * r}\t{min(length, (r1 + band_bins - 1) * r)}"
+        df = f.fetch(q1, q2, normalization=norm, count_type="float", query_type="BED").to_df()
+        i = df["bin1_id"].to_numpy(np.int64) - lo
+        j = df["bin2_id"].to_numpy(np.int64) - lo
+        d = j - i
+        keep = (d >= 0) & (d < band_bins) & (i >= r0) & (i < r1)
+        i, j, d = i[keep], j[keep], d[keep]
+        v = df["count"].to_numpy(np.float64)[keep]
+        if w is not None:
+            v = v * w[i] * w[j]
+        out[i, d] = v  # balanced in float64, cast once to out's dtype
     return out

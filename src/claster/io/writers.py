@@ -1,4 +1,4 @@
-"""Atomic writers for the formats claster produces: fixed-step bigWig, TSV and BEDPE.
+"""Atomic writers for the formats claster produces: binned bigWig (pybigtools), TSV and BEDPE.
 
 Every writer writes a temporary sibling file in the destination directory and moves it into place
 with :func:`os.replace`, so a crash never leaves a partial file under the final name.
@@ -6,6 +6,7 @@ with :func:`os.replace`, so a crash never leaves a partial file under the final 
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -50,43 +51,51 @@ def _umask() -> int:
     return mask
 
 
-def _finite_runs(values: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open index runs ``[i, j)`` of consecutive finite values of a 1-D array."""
-    finite = np.isfinite(values).astype(np.int8)
-    edges = np.diff(np.concatenate([[0], finite, [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+def _intervals(chrom: str, values: np.ndarray, bin_bp: int, length_bp: int) -> Iterator[tuple[str, int, int, float]]:
+    """(chrom, start, end, value) of the finite bins, adjacent bins of equal value merged into one
+    interval (same per-base values, fewer records); the last bin ends at ``length_bp``."""
+    idx = np.flatnonzero(np.isfinite(values))
+    if idx.size == 0:
+        return iter(())
+    v = values[idx]
+    new_run = np.ones(idx.size, dtype=bool)
+    new_run[1:] = (np.diff(idx) != 1) | (v[1:] != v[:-1])
+    first = np.flatnonzero(new_run)
+    last = np.concatenate([first[1:] - 1, [idx.size - 1]])
+    starts = idx[first].astype(np.int64) * bin_bp
+    ends = np.minimum((idx[last].astype(np.int64) + 1) * bin_bp, length_bp)
+    return zip(itertools.repeat(chrom), starts.tolist(), ends.tolist(), v[first].tolist())
 
 
 def write_bigwig(
     path: str | os.PathLike,
     chrom_sizes: Mapping[str, int],
     values_by_chrom: Mapping[str, tuple[np.ndarray, int]],
-    *,
-    max_zooms: int = 10,
 ) -> Path:
-    """Write a fixed-step bigWig atomically.
+    """Write a binned signal as a bigWig atomically (pybigtools; zoom levels included).
 
     Parameters
     ----------
     path
         Destination ``.bw`` file.
     chrom_sizes
-        ``{chrom: length_bp}``, in header order. Chromosomes absent from ``values_by_chrom`` get no data.
+        ``{chrom: length_bp}``. Chromosomes without any finite value (absent from ``values_by_chrom`` or
+        all NaN) are left out of the file's header: pybigtools writes only chromosomes with data.
     values_by_chrom
         ``{chrom: (values, bin_bp)}``: ``values`` is a 1-D float array (cast to float32) of signal per
         ``bin_bp`` bin, bin ``i`` covering ``[i * bin_bp, (i + 1) * bin_bp)``; it must hold
         ``ceil(length_bp / bin_bp)`` values (the last bin is truncated at the chromosome end).
-        NaN marks no data: those bins are not written, so readers see them as absent.
-    max_zooms
-        Number of zoom levels pyBigWig writes (``addHeader(maxZooms=...)``).
+        NaN marks no data: those bins are not written, so readers see them as absent. Adjacent bins
+        of equal value are written as one interval (the per-base signal is the same).
 
     Returns
     -------
     Path of the written file.
+
+    Raises :class:`InputError` when a chromosome is unknown, a value count is wrong, or no value at all
+    is finite (a bigWig without data cannot be written).
     """
-    import pyBigWig
+    import pybigtools
 
     path = Path(path)
     for chrom in values_by_chrom:
@@ -102,28 +111,20 @@ def write_bigwig(
                 f"{values.shape}; pass one value per bin"
             )
         checked[chrom] = (values, int(bin_bp))
+    if not any(np.isfinite(v).any() for v, _ in checked.values()):
+        raise InputError(f"bigWig {path.name}: every value is NaN, so there is no data to write; check the input")
+    records = itertools.chain.from_iterable(
+        _intervals(chrom, *checked[chrom], int(chrom_sizes[chrom])) for chrom in chrom_sizes if chrom in checked
+    )
     with atomic_path(path, suffix=".bw") as tmp:
-        bw = pyBigWig.open(str(tmp), "w")
+        bw_tmp = tmp.with_name(tmp.name + ".bw")  # pybigtools insists on a .bw/.bigWig name
         try:
-            bw.addHeader([(c, int(s)) for c, s in chrom_sizes.items()], maxZooms=max_zooms)
-            for chrom in chrom_sizes:
-                if chrom not in checked:
-                    continue
-                values, bin_bp = checked[chrom]
-                length_bp = int(chrom_sizes[chrom])
-                for i, j in _finite_runs(values):
-                    # A fixed-step run must not pass the chromosome end: write the last bin separately.
-                    full_j = min(j, length_bp // bin_bp)
-                    if full_j > i:
-                        bw.addEntries(
-                            chrom, i * bin_bp, values=values[i:full_j].tolist(), span=bin_bp, step=bin_bp
-                        )
-                    if j > full_j:
-                        bw.addEntries(
-                            [chrom], [full_j * bin_bp], ends=[length_bp], values=[float(values[full_j])]
-                        )
+            writer = pybigtools.open(str(bw_tmp), "w")
+            writer.write({str(c): int(s) for c, s in chrom_sizes.items()}, records)
+            os.replace(bw_tmp, tmp)  # created by pybigtools with the usual 0666 & ~umask mode
         finally:
-            bw.close()
+            if bw_tmp.exists():
+                bw_tmp.unlink()
     return path
 
 

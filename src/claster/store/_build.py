@@ -362,12 +362,9 @@ def _write_target(plan: _Plan, chrom: str, path: Path, clip: float | None, missi
 
 
 def _write_band(src, chrom_in_file: str, path: Path, band_bins: int) -> int:
-    import cooler
-
     from claster.io.contacts import read_band
 
-    lo, hi = cooler.Cooler(src.uri).extent(chrom_in_file)
-    n = int(hi - lo)
+    n = src.n_bins(chrom_in_file)
     tmp = _tmp_npy(path)
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, band_bins))
     read_band(src, chrom_in_file, band_bins, out=arr)
@@ -414,15 +411,9 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
     }
     # a store's identity: the configuration and the checksums of its inputs
     identity = {"config": config.model_dump(mode="json"), "sha256": _checksums(sources)}
-    old = _prepare_out(out, identity, force)
-
-    for note in plan.length_notes:
-        warnings.warn(note, ClasterWarning, stacklevel=2)
-
-    for sub in ("tracks", "target"):
-        (out / sub).mkdir(exist_ok=True)
-
     with ExitStack() as stack:
+        # contacts are opened (resolution, normalisation checked) before --out is touched, so that a bad
+        # contact option leaves no half-made directory behind
         contact_srcs = {}
         contact_meta: dict[str, dict | None] = {"contacts": None, "pchic": None}
         for kind in ("contacts", "pchic"):
@@ -434,18 +425,21 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
             cmap = map_chroms(plan.chroms, list(src.chrom_sizes), config.chrom_aliases,
                               names_desc="the store (annotation)", available_desc=f"--{kind} {uri}")
             contact_meta[kind] = {
-                "source": uri,
-                "resolution_bp": int(src.resolution_bp),
+                **src.describe(),  # source, file, format, resolution_bp, zoom_level, normalization, balancing
                 "window_bins": w,
                 "band_bins": w,
-                "balancing": src.balancing,
                 "log_floor": CONTACT_LOG_FLOOR,
                 "rotated_cache": False,
                 "chroms": [c for c in plan.chroms if cmap[c] is not None],
                 "chrom_names_in_file": {c: v for c, v in cmap.items() if v is not None},
                 "n_bins": {},
             }
-            (out / kind).mkdir(exist_ok=True)
+
+        old = _prepare_out(out, identity, force)
+        for note in plan.length_notes:
+            warnings.warn(note, ClasterWarning, stacklevel=2)
+        for sub in ("tracks", "target", *contact_srcs):
+            (out / sub).mkdir(exist_ok=True)
 
         manifest = old or {
             "format": STORE_FORMAT,
@@ -490,6 +484,9 @@ def build_store(config, out: str | os.PathLike, *, force: bool = False, progress
                 meta["n_bins"] = manifest[kind].get("n_bins", {})
                 meta["rotated_cache"] = manifest[kind].get("rotated_cache", False)
             manifest[kind] = meta
+            for note in _contact_notes(kind, meta):
+                if note not in manifest["notes"]:
+                    manifest["notes"].append(note)
         _atomic_json(manifest, out / "manifest.json")
 
         done = set(manifest["complete_chroms"])
@@ -551,6 +548,23 @@ def _split_counts(index: pd.DataFrame) -> dict:
     return out
 
 
+def _contact_notes(kind: str, meta: dict | None) -> list[str]:
+    """Manifest notes on how a contact map was read: a legacy zoom level, ICE computed here."""
+    if meta is None:
+        return []
+    from claster.io.contacts import BALANCING_ICE
+
+    notes = []
+    if meta.get("zoom_level"):
+        notes.append(f"--{kind} {meta['source']}: legacy zoom level {meta['zoom_level']} = {meta['resolution_bp']} bp bins")
+    if meta.get("normalization") == BALANCING_ICE:
+        notes.append(
+            f"--{kind} {meta['source']} has no normalization at {meta['resolution_bp']} bp; raw counts were "
+            "ICE-balanced by claster (cooler's defaults)"
+        )
+    return notes
+
+
 def _open_contact(config, kind: str, plan: _Plan):
     from claster.io.contacts import open_contacts
 
@@ -564,10 +578,12 @@ def _open_contact(config, kind: str, plan: _Plan):
     if chrom is not None and sizes is not None and chrom not in sizes:
         m = map_chroms([chrom], list(sizes), config.chrom_aliases, names_desc="--contacts-chrom", available_desc="the chrom sizes")
         chrom = m[chrom] or chrom
-    return open_contacts(
-        uri, bin_bp=config.contacts_bin_bp if kind == "contacts" else None, chrom=chrom,
-        chrom_sizes=sizes, what=f"--{kind}",
-    )
+    if kind == "contacts":
+        return open_contacts(
+            uri, resolution=config.contacts_resolution, normalization=config.contacts_normalization,
+            bin_bp=config.contacts_bin_bp, chrom=chrom, chrom_sizes=sizes, what="--contacts",
+        )
+    return open_contacts(uri, chrom_sizes=sizes, what=f"--{kind}")
 
 
 def _write_rotated_cache(out: Path, manifest: dict, index: pd.DataFrame, progress: bool) -> None:
