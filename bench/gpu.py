@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"P2 gene-centric scan of {chrom} (landscape, fp32): {scan['elements']} active elements, "
               f"{scan['windows']} windows in {scan['wall_s']:.1f} s = {scan['wps']:.1f} windows/s")
         land = results["landscape"]["train_bf16"]
-        print(f"landscape training, best of fp32/bf16: {max(land, results['landscape']['train_fp32']):.0f} "
+        print(f"summary: landscape training, best of fp32/bf16, {max(land, results['landscape']['train_fp32']):.0f} "
               f"windows/s (goal on one GPU: 5,000); total {time.perf_counter() - started:.0f} s", flush=True)
     finally:
         if tmp is not None:

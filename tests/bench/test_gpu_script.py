@@ -46,9 +46,9 @@ def test_tiny_run_on_cpu(tmp_path, capsys):
     assert "12 usable genes" in out
     rows = {}
     for line in out.splitlines():
-        parts = line.split()
-        if parts and parts[0] in gpu.VARIANTS:
-            rows[parts[0]] = [float(v) for v in parts[1:]]
+        m = re.fullmatch(r"(\w+)((?:\s+[0-9.]+){6})", line.strip())
+        if m and m.group(1) in gpu.VARIANTS:
+            rows[m.group(1)] = [float(v) for v in m.group(2).split()]
     assert set(rows) == set(gpu.VARIANTS)
     for variant, vals in rows.items():
         assert len(vals) == 6 and all(v > 0 for v in vals[:5]), (variant, vals)
