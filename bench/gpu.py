@@ -73,6 +73,7 @@ def _genome(tiny: bool, seed: int):
 def make_store(work: Path, tiny: bool, seed: int = 0) -> tuple[Path, Path, str]:
     """Write inputs and prepare a store in ``work``; return (store, enhancers BED, chromosome)."""
     import scale
+
     from claster.config.prepare import PrepareConfig
     from claster.store import build_store
 
@@ -236,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     import torch
-
     from _sysinfo import lscpu_summary
+
     from claster.store import open_store
 
     started = time.perf_counter()
