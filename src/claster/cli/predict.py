@@ -18,6 +18,7 @@ def predict_cmd(
     chrom: str = typer.Option(None, "--chrom", help="Every gene of this chromosome (or its tiling with --tile-bp)."),
     regions: Path = typer.Option(None, "--regions", help="BED of loci; windows centred on each midpoint."),
     tile_bp: int = typer.Option(None, "--tile-bp", help="Tile the genome (or --chrom) with window centres every N bp."),
+    all_genes: bool = typer.Option(False, "--all-genes", help="Every gene of the store (genome-wide), one chromosome at a time."),
     device: str = typer.Option("cpu", "--device", help="Torch device for inference: cpu, cuda, cuda:1.", show_default=True),
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
     no_bigwig: bool = typer.Option(False, "--no-bigwig", help="Skip the predicted-signal bigWig."),
@@ -28,6 +29,6 @@ def predict_cmd(
 
     summary = predict(
         run, store, genes=genes.split(",") if genes else None, chrom=chrom, regions=regions, tile_bp=tile_bp,
-        out=out, device=device, batch_size=batch_size, bigwig=not no_bigwig, progress=not quiet,
+        all_genes=all_genes, out=out, device=device, batch_size=batch_size, bigwig=not no_bigwig, progress=not quiet,
     )
     typer.echo(f"{summary['n_windows']} windows predicted; profiles in {out / 'profiles.tsv'}")

@@ -152,10 +152,16 @@ class GenomeWindows:
     def _rotated_windows(self, store) -> np.ndarray:
         from claster.data.windows import cut_rotated
 
-        rows = [cut_rotated(store, r.chrom, int(r.tss_bp)) for r in self.samples.itertuples()]
-        if not rows:
+        if self.samples.empty:
             raise InputError("no samples to cut rotated contact windows for")
-        return np.stack(rows).astype(np.float32)
+        # filled in place: a list of windows plus np.stack would hold every window twice
+        out = None
+        for i, r in enumerate(self.samples.itertuples()):
+            w = cut_rotated(store, r.chrom, int(r.tss_bp))
+            if out is None:
+                out = np.empty((len(self.samples), *w.shape), dtype=np.float32)
+            out[i] = w
+        return out
 
     # ------------------------------------------------------------------ device
     def to(self, device: torch.device | str) -> GenomeWindows:

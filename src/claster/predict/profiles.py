@@ -44,18 +44,23 @@ def select_windows(
     chrom: str | None = None,
     regions: str | Path | None = None,
     tile_bp: int | None = None,
+    all_genes: bool = False,
 ) -> pd.DataFrame:
     """The windows to predict, one row each: sample_id, gene_id, gene_name, chrom, tss_bp, strand, start_bp, end_bp.
 
     Exactly one selection: ``genes`` (ids or names), ``chrom`` (every gene of it, or a tiling when
     ``tile_bp`` is given), ``regions`` (BED, centred on each interval's midpoint) or ``tile_bp`` alone
-    (genome-wide tiling, centres every ``tile_bp``).
+    (genome-wide tiling, centres every ``tile_bp``) or ``all_genes`` (every gene of the store).
     """
-    chosen = sum(x is not None for x in (genes, regions)) + (chrom is not None or tile_bp is not None)
+    chosen = sum(x is not None for x in (genes, regions)) + (chrom is not None or tile_bp is not None) + bool(all_genes)
     if chosen != 1:
-        raise InputError("choose exactly one of --genes, --chrom (optionally with --tile-bp), --regions, --tile-bp")
+        raise InputError(
+            "choose exactly one of --genes, --chrom (optionally with --tile-bp), --regions, --tile-bp, --all-genes"
+        )
     idx = store.genes
-    if genes is not None:
+    if all_genes:
+        out = idx.reset_index(drop=True)
+    elif genes is not None:
         wanted = [g.strip() for g in genes if g.strip()]
         by_id = idx.set_index("gene_id", drop=False)
         by_name = idx.drop_duplicates("gene_name").set_index("gene_name", drop=False)
@@ -108,10 +113,19 @@ def select_windows(
 
 def predict_profiles(predictor, store, samples: pd.DataFrame, *, batch_size: int = 64,
                      progress: bool = True) -> np.ndarray:
-    """(N, output_bins) float32 predicted signal per 1 kbp bin for each window of ``samples``."""
+    """(N, output_bins) float32 predicted signal per 1 kbp bin for each window of ``samples``.
+
+    The windows are cut one chromosome at a time, so memory holds one chromosome's tracks (and
+    contact windows), not the genome's.
+    """
     predictor.check_store(store)
-    windows = predictor.windows(store, samples, with_target=False)
-    return predictor.predict_samples(windows, batch_size=batch_size, progress=progress)
+    samples = samples.reset_index(drop=True)
+    out = np.empty((len(samples), predictor.output_bins), dtype=np.float32)
+    for _, grp in samples.groupby("chrom", sort=False):
+        windows = predictor.windows(store, grp, with_target=False)
+        out[grp.index.to_numpy()] = predictor.predict_samples(windows, batch_size=batch_size, progress=progress)
+        del windows
+    return out
 
 
 def profiles_frame(samples: pd.DataFrame, profiles: np.ndarray) -> pd.DataFrame:
@@ -148,7 +162,7 @@ def write_prediction_bigwig(path: str | Path, samples: pd.DataFrame, profiles: n
     write_bigwig(Path(path), {c: chrom_sizes[c] for c in values_by_chrom}, values_by_chrom)
 
 
-def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=None, out,
+def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=None, all_genes: bool = False, out,
             device: str = "cpu", batch_size: int = 64, bigwig: bool = True, progress: bool = True) -> dict:
     """Predict and write ``out/profiles.tsv``, ``out/gene_body_means.tsv`` and ``out/predicted.bw``.
 
@@ -161,7 +175,7 @@ def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=No
 
     store = open_store(store_path)
     predictor = Predictor(run, device=device)
-    samples = select_windows(store, genes=genes, chrom=chrom, regions=regions, tile_bp=tile_bp)
+    samples = select_windows(store, genes=genes, chrom=chrom, regions=regions, tile_bp=tile_bp, all_genes=all_genes)
     profiles = predict_profiles(predictor, store, samples, batch_size=batch_size, progress=progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

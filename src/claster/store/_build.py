@@ -597,6 +597,8 @@ def _write_rotated_cache(out: Path, manifest: dict, index: pd.DataFrame, progres
     start_row, stop_row = crop_rows(n)
     usable = index[index["usable"]]
     loci = list(dict.fromkeys(zip(usable["chrom"], usable["tss_bp"].astype(int), strict=True)))
+    rank = {c: i for i, c in enumerate(dict.fromkeys(usable["chrom"]))}
+    loci.sort(key=lambda locus: rank[locus[0]])  # one chromosome's band open at a time
     row_of = {locus: i for i, locus in enumerate(loci)}
     path = out / "contacts" / "rotated.npy"
     tmp = _tmp_npy(path)
@@ -606,10 +608,15 @@ def _write_rotated_cache(out: Path, manifest: dict, index: pd.DataFrame, progres
         os.replace(tmp, path)
         _atomic_tsv(pd.DataFrame({"gene_id": [], "row": []}), out / "contacts" / "rotated_index.tsv")
         return
-    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+    # Written with plain file writes, batch by batch: a writable memmap of the whole cache would keep
+    # every written page mapped into this process, so its resident memory would grow with the genome
+    # (gigabytes for a mouse genome) instead of staying bounded by one batch and one chromosome's band.
     batch_size = 64
     bands: dict[str, np.ndarray] = {}
-    with tqdm(total=len(loci), desc="rotated windows", unit="win", disable=not progress) as bar:
+    with open(tmp, "wb") as fh, tqdm(total=len(loci), desc="rotated windows", unit="win", disable=not progress) as bar:
+        np.lib.format.write_array_header_2_0(
+            fh, {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": shape}
+        )
         for b0 in range(0, len(loci), batch_size):
             squares = np.empty((min(batch_size, len(loci) - b0), n, n), dtype=np.float32)
             for k, (chrom, tss) in enumerate(loci[b0 : b0 + batch_size]):
@@ -619,10 +626,8 @@ def _write_rotated_cache(out: Path, manifest: dict, index: pd.DataFrame, progres
                     band = bands[chrom] = np.load(out / "contacts" / f"{chrom}.npy", mmap_mode="r")
                 sq = square_from_band(band, contact_window_start(tss, r, n), n)
                 squares[k] = log10_floor(sq)
-            arr[b0 : b0 + len(squares)] = rotate_squares(squares)
+            fh.write(np.ascontiguousarray(rotate_squares(squares), dtype="<f4").tobytes())
             bar.update(len(squares))
-    arr.flush()
-    del arr
     os.replace(tmp, path)
     rows = [row_of[(c, int(t))] for c, t in zip(usable["chrom"], usable["tss_bp"], strict=True)]
     _atomic_tsv(pd.DataFrame({"gene_id": usable["gene_id"].to_numpy(), "row": rows}), out / "contacts" / "rotated_index.tsv")
