@@ -143,6 +143,7 @@ def run_world(world: str, seed: int, out: Path, variants: list[str], minutes: fl
     wdir = out / f"{world}-{seed}"
     genome, store_dir = wdir / "genome", wdir / "store"
     timings: dict[str, float] = {}
+    wdir.mkdir(parents=True, exist_ok=True)
 
     def timed(name, fn):
         t = time.perf_counter()
