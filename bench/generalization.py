@@ -38,8 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-VARIANT_ALIASES = {"landscape": "landscape", "rotated": "microc_rotated", "microc_rotated": "microc_rotated",
-                   "attention": "landscape_attention", "square": "microc_square"}
+VARIANT_ALIASES = {
+    "landscape": "landscape",
+    "rotated": "microc_rotated",
+    "microc_rotated": "microc_rotated",
+    "attention": "landscape_attention",
+    "square": "microc_square",
+}
 CPU_RECIPE = {"lr": 5e-4, "warmup_steps": 100, "batch_size": 32}
 
 
@@ -63,7 +68,9 @@ def parse_worlds(text: str) -> list[tuple[str, int]]:
     for item in text.split(","):
         world, _, seed = item.strip().partition(":")
         if world not in ("random", "default") or not seed.isdigit():
-            raise SystemExit(f"error: --worlds takes heldout, dev or WORLD:SEED,... (e.g. random:90001), got {item!r}")
+            raise SystemExit(
+                f"error: --worlds takes heldout, dev or WORLD:SEED,... (e.g. random:90001), got {item!r}"
+            )
         out.append((world, int(seed)))
     return out
 
@@ -80,7 +87,9 @@ def parse_options(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def truth_closest_fraction(pairs: pd.DataFrame, chrom: str, gene_ids: set[str] | None = None) -> dict[str, float | int]:
+def truth_closest_fraction(
+    pairs: pd.DataFrame, chrom: str, gene_ids: set[str] | None = None
+) -> dict[str, float | int]:
     """Of the enhancers on ``chrom`` with at least one regulated gene, the fraction whose most affected
     gene (largest |effect|) is the closest gene (smallest |distance|), both among ``gene_ids`` (the
     store's genes, the ones the model's links can name; all genes in range when None)."""
@@ -95,7 +104,11 @@ def truth_closest_fraction(pairs: pd.DataFrame, chrom: str, gene_ids: set[str] |
         top = g.loc[g["effect"].abs().idxmax(), "gene_id"]
         closest = g.loc[g["distance_bp"].abs().idxmin(), "gene_id"]
         hits += int(top == closest)
-    return {"n_enhancers_with_regulated_gene": n, "top_is_closest": hits, "fraction": hits / n if n else math.nan}
+    return {
+        "n_enhancers_with_regulated_gene": n,
+        "top_is_closest": hits,
+        "fraction": hits / n if n else math.nan,
+    }
 
 
 def _optional_abc(store, genome: Path, chrom: str):
@@ -117,8 +130,16 @@ def _optional_abc(store, genome: Path, chrom: str):
     return None
 
 
-def run_world(world: str, seed: int, out: Path, variants: list[str], minutes: float, train_opts: dict,
-              threads: int, progress: bool) -> list[dict]:
+def run_world(
+    world: str,
+    seed: int,
+    out: Path,
+    variants: list[str],
+    minutes: float,
+    train_opts: dict,
+    threads: int,
+    progress: bool,
+) -> list[dict]:
     import torch
 
     from claster.analysis.baselines import linear_baseline
@@ -153,14 +174,18 @@ def run_world(world: str, seed: int, out: Path, variants: list[str], minutes: fl
         r = fn()
         timings[name] = round(time.perf_counter() - t, 1)
         timings[f"{name} (cpu)"] = round(time.process_time() - c, 1)
-        print(f"[{world}:{seed}] {name}: {timings[name]} s wall, {timings[name + ' (cpu)']} s cpu", flush=True)
+        print(
+            f"[{world}:{seed}] {name}: {timings[name]} s wall, {timings[name + ' (cpu)']} s cpu", flush=True
+        )
         return r
 
     if not (genome / "simulation.json").is_file():
-        timed("simulate", lambda: simulate_genome(genome, seed=seed, world=world, force=True, progress=progress))
+        timed(
+            "simulate", lambda: simulate_genome(genome, seed=seed, world=world, force=True, progress=progress)
+        )
     sim = json.loads((genome / "simulation.json").read_text())
     prep = load_config(PrepareConfig, genome / "prepare.yaml")
-    test_chrom, val_chrom = prep.test_chroms[0], prep.val_chroms[0]
+    test_chrom = prep.test_chroms[0]
     if not (store_dir / "genes.tsv").is_file():
         timed("prepare", lambda: build_store(prep, store_dir, force=True, progress=progress))
     store = open_store(store_dir)
@@ -181,62 +206,114 @@ def run_world(world: str, seed: int, out: Path, variants: list[str], minutes: fl
     for variant in variants:
         run = wdir / "runs" / variant
         if not (run / "model" / "model.pt").is_file():
-            cfg = TrainConfig(store=str(store_dir), variant=variant, out=str(run), max_minutes=minutes,
-                              seed=0, threads=threads, **train_opts)
+            cfg = TrainConfig(
+                store=str(store_dir),
+                variant=variant,
+                out=str(run),
+                max_minutes=minutes,
+                seed=0,
+                threads=threads,
+                **train_opts,
+            )
             timed(f"train {variant}", lambda cfg=cfg: fit(cfg, force=True, progress=progress))
         tsum = json.loads((run / "train_summary.json").read_text())
-        ev = timed(f"evaluate {variant}", lambda run=run, variant=variant: evaluate(
-            run, store_dir, split="test", out=wdir / "eval" / variant, progress=progress))
+        ev = timed(
+            f"evaluate {variant}",
+            lambda run=run, variant=variant: evaluate(
+                run, store_dir, split="test", out=wdir / "eval" / variant, progress=progress
+            ),
+        )
         links_path = wdir / "links" / f"{variant}.tsv"
         if not links_path.is_file():
+
             def scan(run=run):
-                res = perturb_scan(Predictor(run), store, elements, chrom=None, mode="gene-centric", preset="P2",
-                                   progress=progress)
+                res = perturb_scan(
+                    Predictor(run),
+                    store,
+                    elements,
+                    chrom=None,
+                    mode="gene-centric",
+                    preset="P2",
+                    progress=progress,
+                )
                 return links_table(res.effects)
+
             links_all = timed(f"perturb+link {variant}", scan)
             write_links_tsv(links_all, links_path)
         links_all = read_links_tsv(links_path)
         test_links = links_all[links_all["chr"].astype(str) == test_chrom].reset_index(drop=True)
         test_truth = restrict_truth(truth, [test_chrom])
         bench = metrics_json(benchmark_links(test_links, test_truth, seed=0))
-        # fused: logistic(ratio-to-max, log distance) fitted on the training chromosomes' links (as `claster fuse`)
+        # fused: logistic(ratio-to-max, log distance) fitted on the training chromosomes' links
+        # (as `claster fuse`)
         fused_auprc = None
         train_links = links_all[links_all["chr"].astype(str).isin(train_chroms)].reset_index(drop=True)
         train_truth = truth[truth["chrom"].astype(str).isin(train_chroms)].reset_index(drop=True)
         if len(train_links) and len(train_truth) and train_truth["Regulated"].any():
-            scores, _, _ = score_truth_pairs(train_truth, check_links(train_links, score_col="score"), score_col="score")
-            model = fit_fused_score(scores, train_truth["distanceToTSS"].to_numpy(),
-                                    train_truth["Regulated"].to_numpy(bool))
+            scores, _, _ = score_truth_pairs(
+                train_truth, check_links(train_links, score_col="score"), score_col="score"
+            )
+            model = fit_fused_score(
+                scores, train_truth["distanceToTSS"].to_numpy(), train_truth["Regulated"].to_numpy(bool)
+            )
             fused = model.apply(test_links, score_col="score")
-            fused_auprc = metrics_json(benchmark_links(fused, test_truth, score_col="fused_score", seed=0))["auprc"]
+            fused_auprc = metrics_json(benchmark_links(fused, test_truth, score_col="fused_score", seed=0))[
+                "auprc"
+            ]
         prim = primary_target_summary(test_links)
-        rows.append({
-            "world": world, "seed": seed, "variant": variant,
-            "n_genes": int(len(genes)), "n_usable_train": int((usable["split"] == "train").sum()),
-            "n_usable_test": int((usable["split"] == "test").sum()),
-            "world_summary": sim["summary"] | {"k27me3_body_exclusion": sim["parameters"]["k27me3_body_exclusion"]},
-            "train": {k: tsum.get(k) for k in ("global_step", "best_val_pearson_binwise", "wall_seconds",
-                                                "epochs_completed")},
-            "binwise_pearson": ev["binwise_pearson"], "binwise_spearman": ev["binwise_spearman"],
-            "gene_pearson": ev["gene_pearson"], "gene_spearman": ev["gene_spearman"],
-            "ridge_binwise_pearson": ridge["binwise_pearson"], "ridge_gene_pearson": ridge["gene_pearson"],
-            "ridge_gene_spearman": ridge["gene_spearman"],
-            "auprc_model": bench.get("auprc"), "auprc_distance": bench["baselines"]["distance"]["auprc"],
-            "auprc_random": bench["baselines"]["random"]["auprc"], "auprc_fused": fused_auprc,
-            "auprc_abc": abc_auprc, "base_rate": bench["base_rate"], "n_truth_pairs": bench["n_pairs"],
-            "closest_fraction_model": prim["fraction"], "closest_fraction_truth": truth_closest["fraction"],
-            "timings_seconds": dict(timings),
-        })
+        rows.append(
+            {
+                "world": world,
+                "seed": seed,
+                "variant": variant,
+                "n_genes": int(len(genes)),
+                "n_usable_train": int((usable["split"] == "train").sum()),
+                "n_usable_test": int((usable["split"] == "test").sum()),
+                "world_summary": sim["summary"]
+                | {"k27me3_body_exclusion": sim["parameters"]["k27me3_body_exclusion"]},
+                "train": {
+                    k: tsum.get(k)
+                    for k in ("global_step", "best_val_pearson_binwise", "wall_seconds", "epochs_completed")
+                },
+                "binwise_pearson": ev["binwise_pearson"],
+                "binwise_spearman": ev["binwise_spearman"],
+                "gene_pearson": ev["gene_pearson"],
+                "gene_spearman": ev["gene_spearman"],
+                "ridge_binwise_pearson": ridge["binwise_pearson"],
+                "ridge_gene_pearson": ridge["gene_pearson"],
+                "ridge_gene_spearman": ridge["gene_spearman"],
+                "auprc_model": bench.get("auprc"),
+                "auprc_distance": bench["baselines"]["distance"]["auprc"],
+                "auprc_random": bench["baselines"]["random"]["auprc"],
+                "auprc_fused": fused_auprc,
+                "auprc_abc": abc_auprc,
+                "base_rate": bench["base_rate"],
+                "n_truth_pairs": bench["n_pairs"],
+                "closest_fraction_model": prim["fraction"],
+                "closest_fraction_truth": truth_closest["fraction"],
+                "timings_seconds": dict(timings),
+            }
+        )
     return rows
 
 
 COLUMNS = [
-    ("world", "world"), ("variant", "variant"), ("steps", None), ("binwise_pearson", "bin P"),
-    ("binwise_spearman", "bin S"), ("gene_pearson", "gene P"), ("gene_spearman", "gene S"),
-    ("ridge_binwise_pearson", "ridge bin P"), ("ridge_gene_spearman", "ridge gene S"),
-    ("auprc_model", "AUPRC model"), ("auprc_distance", "AUPRC −dist"), ("auprc_fused", "AUPRC fused"),
-    ("auprc_abc", "AUPRC ABC"), ("auprc_random", "AUPRC random"),
-    ("closest_fraction_model", "top=closest model"), ("closest_fraction_truth", "top=closest truth"),
+    ("world", "world"),
+    ("variant", "variant"),
+    ("steps", None),
+    ("binwise_pearson", "bin P"),
+    ("binwise_spearman", "bin S"),
+    ("gene_pearson", "gene P"),
+    ("gene_spearman", "gene S"),
+    ("ridge_binwise_pearson", "ridge bin P"),
+    ("ridge_gene_spearman", "ridge gene S"),
+    ("auprc_model", "AUPRC model"),
+    ("auprc_distance", "AUPRC −dist"),
+    ("auprc_fused", "AUPRC fused"),
+    ("auprc_abc", "AUPRC ABC"),
+    ("auprc_random", "AUPRC random"),
+    ("closest_fraction_model", "top=closest model"),
+    ("closest_fraction_truth", "top=closest truth"),
 ]
 
 
@@ -271,7 +348,9 @@ def markdown(rows: list[dict]) -> str:
             elif key == "steps":
                 cells.append("")
             else:
-                vals = [r.get(key) for r in sub if isinstance(r.get(key), float) and math.isfinite(r.get(key))]
+                vals = [
+                    r.get(key) for r in sub if isinstance(r.get(key), float) and math.isfinite(r.get(key))
+                ]
                 cells.append(_fmt(float(np.mean(vals))) if vals else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -279,15 +358,28 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worlds", default="heldout", help="heldout (default), dev, or WORLD:SEED,... (random:90001)")
-    ap.add_argument("--minutes", type=float, default=12.0, help="training budget per model, minutes (default 12)")
+    ap.add_argument(
+        "--worlds", default="heldout", help="heldout (default), dev, or WORLD:SEED,... (random:90001)"
+    )
+    ap.add_argument(
+        "--minutes", type=float, default=12.0, help="training budget per model, minutes (default 12)"
+    )
     ap.add_argument("--variants", default="landscape,rotated", help="comma list (landscape, rotated, ...)")
     ap.add_argument("--out", type=Path, default=Path("generalization_out"), help="output folder (resumable)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    ap.add_argument("--cli-defaults", action="store_true",
-                    help="train with `claster train`'s defaults instead of the CPU recipe (lr 5e-4, 100 warm-up, batch 32)")
-    ap.add_argument("--train-option", action="append", default=[], metavar="KEY=VALUE",
-                    help="any other TrainConfig field (value read as YAML); repeatable")
+    ap.add_argument(
+        "--cli-defaults",
+        action="store_true",
+        help="train with `claster train`'s defaults instead of the CPU recipe "
+        "(lr 5e-4, 100 warm-up, batch 32)",
+    )
+    ap.add_argument(
+        "--train-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other TrainConfig field (value read as YAML); repeatable",
+    )
     ap.add_argument("--progress", action="store_true", help="show progress bars")
     args = ap.parse_args(argv)
 
@@ -299,24 +391,42 @@ def main(argv: list[str] | None = None) -> int:
     worlds = parse_worlds(args.worlds)
     train_opts = ({} if args.cli_defaults else dict(CPU_RECIPE)) | parse_options(args.train_option)
     print(lscpu_summary(), flush=True)
-    print(f"worlds: {worlds}; variants: {variants}; {args.minutes} min per model; recipe options: {train_opts}",
-          flush=True)
+    print(
+        f"worlds: {worlds}; variants: {variants}; {args.minutes} min per model; recipe options: {train_opts}",
+        flush=True,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     t0 = time.perf_counter()
     for world, seed in worlds:
-        rows += run_world(world, seed, args.out, variants, args.minutes, train_opts, args.threads, args.progress)
-        (args.out / "results.json").write_text(json.dumps(
-            {"worlds": worlds, "minutes": args.minutes, "train_options": train_opts, "rows": rows,
-             "lscpu": lscpu_summary()}, indent=2, default=str))
+        rows += run_world(
+            world, seed, args.out, variants, args.minutes, train_opts, args.threads, args.progress
+        )
+        (args.out / "results.json").write_text(
+            json.dumps(
+                {
+                    "worlds": worlds,
+                    "minutes": args.minutes,
+                    "train_options": train_opts,
+                    "rows": rows,
+                    "lscpu": lscpu_summary(),
+                },
+                indent=2,
+                default=str,
+            )
+        )
     table = markdown(rows)
     (args.out / "results.md").write_text(table)
     print(table)
     for r in rows:  # ratios against the baselines measured in the same run
         rs = r["gene_spearman"] / r["ridge_gene_spearman"] if r["ridge_gene_spearman"] else math.nan
-        ra = (r["auprc_model"] / r["auprc_distance"]) if r["auprc_model"] and r["auprc_distance"] else math.nan
-        print(f"{r['world']}:{r['seed']} {r['variant']}: gene Spearman / ridge = {rs:.3f}; "
-              f"AUPRC model / distance = {ra:.3f}")
+        ra = (
+            (r["auprc_model"] / r["auprc_distance"]) if r["auprc_model"] and r["auprc_distance"] else math.nan
+        )
+        print(
+            f"{r['world']}:{r['seed']} {r['variant']}: gene Spearman / ridge = {rs:.3f}; "
+            f"AUPRC model / distance = {ra:.3f}"
+        )
     print(f"total wall time {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -30,8 +30,9 @@ def other_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     world, seed = DEV_WORLDS[1]
     root = tmp_path_factory.mktemp("other_world")
-    genome = simulate_genome(root / "genome", seed=seed, world=world, overrides={"chrom_sizes": SIZES},
-                             progress=False)
+    genome = simulate_genome(
+        root / "genome", seed=seed, world=world, overrides={"chrom_sizes": SIZES}, progress=False
+    )
     cfg = load_config(PrepareConfig, genome / "prepare.yaml").model_copy(update={"contacts": None})
     store = root / "store"
     build_store(cfg, store, progress=False)
@@ -42,9 +43,21 @@ def _train(store: Path, out: Path, shuffle: bool) -> Path:
     from claster.config.train import TrainConfig
     from claster.train import fit
 
-    cfg = TrainConfig(store=str(store), out=str(out), variant="landscape", context_bins=201, output_bins=19,
-                      batch_size=16, max_steps=32, lr=1e-3, warmup_steps=8, val_check_steps=16,
-                      shuffle_targets=shuffle, seed=0, threads=2)
+    cfg = TrainConfig(
+        store=str(store),
+        out=str(out),
+        variant="landscape",
+        context_bins=201,
+        output_bins=19,
+        batch_size=16,
+        max_steps=32,
+        lr=1e-3,
+        warmup_steps=8,
+        val_check_steps=16,
+        shuffle_targets=shuffle,
+        seed=0,
+        threads=2,
+    )
     fit(cfg, progress=False)
     return out
 

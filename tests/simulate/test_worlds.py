@@ -37,14 +37,22 @@ def tiny(**kw) -> SimParams:
 
 def test_overrides_are_typed_and_validated(tmp_path):
     f = tmp_path / "p.yaml"
-    f.write_text("chrom_sizes: {chr4: 3000000, chr17: 2000000}\ngenes_per_mbp: 9\nenhancer_width_bp: [400, 900]\n")
-    p = resolve_params(params=f, overrides=["genes_per_mbp=11.5", "k27me3_body_exclusion=false", "gaps_per_chrom=3"])
+    f.write_text(
+        "chrom_sizes: {chr4: 3000000, chr17: 2000000}\ngenes_per_mbp: 9\nenhancer_width_bp: [400, 900]\n"
+    )
+    p = resolve_params(
+        params=f, overrides=["genes_per_mbp=11.5", "k27me3_body_exclusion=false", "gaps_per_chrom=3"]
+    )
     assert p.chrom_sizes == {"chr4": 3_000_000, "chr17": 2_000_000}
     assert p.genes_per_mbp == 11.5  # --set wins over the file
     assert p.enhancer_width_bp == (400, 900) and isinstance(p.enhancer_width_bp, tuple)
     assert p.k27me3_body_exclusion is False and p.gaps_per_chrom == 3
-    assert p.silent_fraction == SimParams(chrom_sizes={"chr1": 1_000_000}).silent_fraction  # untouched: default
-    with pytest.raises(ConfigError, match=r"unknown simulator parameter\(s\) 'genes_per_mb'.*valid keys: chrom_sizes"):
+    assert (
+        p.silent_fraction == SimParams(chrom_sizes={"chr1": 1_000_000}).silent_fraction
+    )  # untouched: default
+    with pytest.raises(
+        ConfigError, match=r"unknown simulator parameter\(s\) 'genes_per_mb'.*valid keys: chrom_sizes"
+    ):
         resolve_params(overrides=["genes_per_mb=3"])
     with pytest.raises(ConfigError, match="gaps_per_chrom.*integer"):
         resolve_params(overrides={"gaps_per_chrom": 2.5})
@@ -59,8 +67,19 @@ def test_overrides_are_typed_and_validated(tmp_path):
 def test_cli_set_params_and_one_line_errors(cli, tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("chrom_sizes: {chr4: 2400000, chr17: 1500000}\n")
-    code, out, err = cli(["simulate", str(tmp_path / "g"), "--params", str(f), "--set", "genes_per_mbp=8",
-                          "--set", "loops_per_mbp=2", "--no-progress"])
+    code, out, err = cli(
+        [
+            "simulate",
+            str(tmp_path / "g"),
+            "--params",
+            str(f),
+            "--set",
+            "genes_per_mbp=8",
+            "--set",
+            "loops_per_mbp=2",
+            "--no-progress",
+        ]
+    )
     assert code == 0, err
     info = json.loads((tmp_path / "g" / "simulation.json").read_text())
     assert info["parameters"]["genes_per_mbp"] == 8.0 and info["parameters"]["loops_per_mbp"] == 2.0
@@ -68,7 +87,9 @@ def test_cli_set_params_and_one_line_errors(cli, tmp_path):
     loops = pd.read_csv(tmp_path / "g" / "truth" / "loops.tsv", sep="\t")
     assert len(loops) == info["summary"]["n_loops"]
     code, out, err = cli(["simulate", str(tmp_path / "h"), "--set", "nope=1"])
-    assert code != 0 and len(err.strip().splitlines()) == 1 and "valid keys:" in err and "Traceback" not in err
+    assert (
+        code != 0 and len(err.strip().splitlines()) == 1 and "valid keys:" in err and "Traceback" not in err
+    )
     code, out, err = cli(["simulate", str(tmp_path / "h"), "--world", "mars"])
     assert code != 0 and "unknown world 'mars'" in err
 
@@ -113,7 +134,11 @@ def test_random_worlds_stay_inside_the_documented_ranges():
                 else:  # "field[1]": high end / low end of a pair
                     lo_end, hi_end = getattr(p, r.key[:-3])
                     ratio = hi_end / lo_end
-                    slack = 0.1 if r.key[:-3] in ("enhancer_width_bp", "gap_length_bp", "head_to_head_gap_bp") else 1e-9
+                    slack = (
+                        0.1
+                        if r.key[:-3] in ("enhancer_width_bp", "gap_length_bp", "head_to_head_gap_bp")
+                        else 1e-9
+                    )
                 assert r.lo - slack <= ratio <= r.hi + slack, (seed, r.key, ratio)
                 continue
             v = _scalar(p, r.key)
@@ -138,7 +163,9 @@ def test_random_world_is_reproducible_and_seeds_differ():
 
 def test_docs_hold_the_ranges_table():
     text = (DOCS / "simulate.md").read_text()
-    assert ranges_markdown() in text, "docs/simulate.md is out of date: paste claster.simulate.worlds.ranges_markdown()"
+    assert ranges_markdown() in text, (
+        "docs/simulate.md is out of date: paste claster.simulate.worlds.ranges_markdown()"
+    )
 
 
 def test_dev_and_heldout_worlds_are_disjoint():
@@ -153,8 +180,11 @@ def test_dev_and_heldout_worlds_are_disjoint():
 def test_contact_decay_exponent_matches_the_formula():
     p = tiny(contact_decay_exponent=1.3, contact_d0_bp=4_000.0, contact_between_domains=0.25)
     d = np.array([0.0, 4_000.0, 40_000.0])
-    np.testing.assert_allclose(contact_frequency(d, np.array([True, True, False]), p),
-                               [1.0, 2.0**-1.3, 0.25 * 11.0**-1.3], rtol=1e-12)
+    np.testing.assert_allclose(
+        contact_frequency(d, np.array([True, True, False]), p),
+        [1.0, 2.0**-1.3, 0.25 * 11.0**-1.3],
+        rtol=1e-12,
+    )
 
 
 def test_loops_add_contact_to_the_pair_and_the_map():
@@ -184,11 +214,14 @@ def test_loops_add_contact_to_the_pair_and_the_map():
     i, j = int(a // res), int(b // res)
 
     def kbar(anchor, k):
-        val, _ = quad(lambda x: math.exp(-((x - anchor) ** 2) / (2 * q.loop_width_bp**2)), k * res, (k + 1) * res)
+        val, _ = quad(
+            lambda x: math.exp(-((x - anchor) ** 2) / (2 * q.loop_width_bp**2)), k * res, (k + 1) * res
+        )
         return val / res
 
     extra = sum(
-        r.strength * (kbar(r.anchor1_bp, i) * kbar(r.anchor2_bp, j) + kbar(r.anchor2_bp, i) * kbar(r.anchor1_bp, j))
+        r.strength
+        * (kbar(r.anchor1_bp, i) * kbar(r.anchor2_bp, j) + kbar(r.anchor2_bp, i) * kbar(r.anchor1_bp, j))
         for r in loops[loops["chrom"] == row.chrom].itertuples()
     )
     dom = lay.domains[lay.domains["chrom"] == row.chrom]
@@ -205,7 +238,7 @@ def test_head_to_head_genes_are_divergent_pairs():
     g = layout_genome(p, np.random.default_rng(1)).genes
     h = g[g["head_to_head"]]
     assert len(h) >= 10 and len(h) % 2 == 0
-    for chrom, sub in h.groupby("chrom"):
+    for _chrom, sub in h.groupby("chrom"):
         sub = sub.sort_values("start_bp")
         minus, plus = sub.iloc[0::2], sub.iloc[1::2]
         assert (minus["strand"] == "-").all() and (plus["strand"] == "+").all()
@@ -214,8 +247,15 @@ def test_head_to_head_genes_are_divergent_pairs():
 
 
 def test_bivalent_unmarked_silent_and_the_exclusion_switch():
-    base = dict(bivalent_fraction=0.3, bivalent_rate_factor=0.1, bivalent_k4me3_height=5.0,
-                silent_k27me3_fraction=0.5, mark_noise_shape=1e6, gene_mark_noise_sigma=0.0, gaps_per_chrom=0)
+    base = dict(
+        bivalent_fraction=0.3,
+        bivalent_rate_factor=0.1,
+        bivalent_k4me3_height=5.0,
+        silent_k27me3_fraction=0.5,
+        mark_noise_shape=1e6,
+        gene_mark_noise_sigma=0.0,
+        gaps_per_chrom=0,
+    )
     for exclusion in (True, False):
         p = tiny(k27me3_body_exclusion=exclusion, **base)
         rng = np.random.default_rng(2)
@@ -242,8 +282,11 @@ def test_bivalent_unmarked_silent_and_the_exclusion_switch():
 
         bg = p.background["H3K27me3"]
         marked = [body_mean(k27, r) for r in silent[silent["polycomb"]].itertuples()]
-        unmarked = [body_mean(k27, r) for r in silent[~silent["polycomb"]].itertuples()
-                    if r.end_bp - r.start_bp > 4_000]
+        unmarked = [
+            body_mean(k27, r)
+            for r in silent[~silent["polycomb"]].itertuples()
+            if r.end_bp - r.start_bp > 4_000
+        ]
         assert min(marked) > bg + p.k27me3_height[0] * 0.9
         assert np.median(unmarked) < bg * 1.05
         assert min(body_mean(k27, r) for r in biv.itertuples()) > bg + p.k27me3_height[0] * 0.9
@@ -283,21 +326,21 @@ def test_more_enhancers_per_gene_when_asked():
 # before loops, head-to-head/bivalent genes, the exclusion switch etc. existed. The bigWig values, the
 # contact pixels and balancing weights, and the truth must stay the same file for file.
 GOLDEN_TINY_SEED5 = {
- "truth/pairs.tsv": "6da44e119d33d050f89b42887bb9204aac65f4f5278d4a0e2a43ca7674294971",
- "genes.gtf": "c0a1f94a0e1d98177f23bfabeae246185bddfbf1d310a2eebe9251ad4f9809bc",
- "enhancers.bed": "bd77356234426869c129f5cf597fce0ee7fc848bf403b12d0313625fbccb73c5",
- "truth/enhancers.tsv": "72397d59daa88388f068450b198c640297f66c51de99e939df365203d4b83652",
- "truth/domains.tsv": "2f2d1ba0c52523aa543b2e8868be88bf9527e666651a016cd191f9157ad08a12",
- "genes": "dd352ecc64b9b770557f24a8f34217971b2738b00965438fec2a763415c06ca0",
- "tracks/ATAC.bw": "d1499e70d812caf3912e25ed8beaaf2c3eaf8798a74d47eea93e89b64b43da5e",
- "tracks/H3K4me3.bw": "03f8e7a1ca3a19c5964bb60bf2fed7a10e365d0f137ac71a4757691476936997",
- "tracks/H3K27ac.bw": "ea6660b3bc45cd827c5bf87caf32b4d8cc1428e865c8acbeca2b5a9158f834be",
- "tracks/H3K27me3.bw": "9942ae77f46c06fcad2b87239b4d9a659e3ca6092d720285f89d368fa5f36a76",
- "EUseq.bw": "b4a71120e96abc18842c0fa752cdabdb93ae86ee9a9828922cf148bd071b3b54",
- "mcool1600": "a6f84def0746d02cc2dcba97254f88a068a99d740c66f3fd5182fa75b6eac53a",
- "weight1600": "b07629c1521330b0025c6c5649c99594d7505e56901668de40d5a5499c2d8967",
- "mcool5000": "6e693bd4d263a7410369b6c696b948dba459b08d362bd41ea9ff629bb8a2e13a",
- "weight5000": "d0fb024c90f4830ff286db06be139ed311383f48853e709e18f40ca18da5ea0a"
+    "truth/pairs.tsv": "6da44e119d33d050f89b42887bb9204aac65f4f5278d4a0e2a43ca7674294971",
+    "genes.gtf": "c0a1f94a0e1d98177f23bfabeae246185bddfbf1d310a2eebe9251ad4f9809bc",
+    "enhancers.bed": "bd77356234426869c129f5cf597fce0ee7fc848bf403b12d0313625fbccb73c5",
+    "truth/enhancers.tsv": "72397d59daa88388f068450b198c640297f66c51de99e939df365203d4b83652",
+    "truth/domains.tsv": "2f2d1ba0c52523aa543b2e8868be88bf9527e666651a016cd191f9157ad08a12",
+    "genes": "dd352ecc64b9b770557f24a8f34217971b2738b00965438fec2a763415c06ca0",
+    "tracks/ATAC.bw": "d1499e70d812caf3912e25ed8beaaf2c3eaf8798a74d47eea93e89b64b43da5e",
+    "tracks/H3K4me3.bw": "03f8e7a1ca3a19c5964bb60bf2fed7a10e365d0f137ac71a4757691476936997",
+    "tracks/H3K27ac.bw": "ea6660b3bc45cd827c5bf87caf32b4d8cc1428e865c8acbeca2b5a9158f834be",
+    "tracks/H3K27me3.bw": "9942ae77f46c06fcad2b87239b4d9a659e3ca6092d720285f89d368fa5f36a76",
+    "EUseq.bw": "b4a71120e96abc18842c0fa752cdabdb93ae86ee9a9828922cf148bd071b3b54",
+    "mcool1600": "a6f84def0746d02cc2dcba97254f88a068a99d740c66f3fd5182fa75b6eac53a",
+    "weight1600": "b07629c1521330b0025c6c5649c99594d7505e56901668de40d5a5499c2d8967",
+    "mcool5000": "6e693bd4d263a7410369b6c696b948dba459b08d362bd41ea9ff629bb8a2e13a",
+    "weight5000": "d0fb024c90f4830ff286db06be139ed311383f48853e709e18f40ca18da5ea0a",
 }
 
 
@@ -312,12 +355,26 @@ def test_default_world_is_unchanged(tiny_pair):
     for name in ["truth/pairs.tsv", "genes.gtf", "enhancers.bed", "truth/enhancers.tsv", "truth/domains.tsv"]:
         got[name] = hashlib.sha256((a / name).read_bytes()).hexdigest()
     g = pd.read_csv(a / "truth/genes.tsv", sep="\t")
-    cols = ["gene_id", "gene_name", "chrom", "tss_bp", "strand", "start_bp", "end_bp", "gene_type",
-            "promoter_strength", "silent", "rate", "domain_id"]
+    cols = [
+        "gene_id",
+        "gene_name",
+        "chrom",
+        "tss_bp",
+        "strand",
+        "start_bp",
+        "end_bp",
+        "gene_type",
+        "promoter_strength",
+        "silent",
+        "rate",
+        "domain_id",
+    ]
     got["genes"] = hashlib.sha256(g[cols].to_csv(sep="\t", index=False).encode()).hexdigest()
     for t in ["tracks/ATAC.bw", "tracks/H3K4me3.bw", "tracks/H3K27ac.bw", "tracks/H3K27me3.bw", "EUseq.bw"]:
         with pyBigWig.open(str(a / t)) as bw:
-            v = np.concatenate([np.asarray(bw.values(c, 0, n), dtype=np.float32) for c, n in bw.chroms().items()])
+            v = np.concatenate(
+                [np.asarray(bw.values(c, 0, n), dtype=np.float32) for c, n in bw.chroms().items()]
+            )
         got[t] = hashlib.sha256(v.tobytes()).hexdigest()
     for res in (1600, 5000):
         c = cooler.Cooler(f"{a}/contacts.mcool::/resolutions/{res}")

@@ -30,15 +30,15 @@ def simulate(
     out: Annotated[Path, typer.Argument(help="Output directory (must not exist unless --force).")],
     seed: Annotated[
         int,
-        typer.Option("--seed", help="Random seed of the genome (and of the --world random draw); the same seed "
-                     "gives the same files.", show_default=True),
+        typer.Option("--seed", help="Random seed of the genome (and of the --world random draw); the same "
+                     "seed gives the same files.", show_default=True),
     ] = 0,
     preset: Annotated[str, typer.Option("--preset", help=_PRESET_HELP, show_default=True)] = "small",
     world: Annotated[str, typer.Option("--world", help=_WORLD_HELP, show_default=True)] = "default",
     params: Annotated[
         Path | None,
-        typer.Option("--params", help="YAML mapping of simulator parameters (KEY: VALUE) applied on top of the "
-                     "world's.", show_default=True),
+        typer.Option("--params", help="YAML mapping of simulator parameters (KEY: VALUE) applied on top "
+                     "of the world's.", show_default=True),
     ] = None,
     overrides: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP, show_default=True)] = None,
     force: Annotated[

@@ -79,7 +79,9 @@ def simulate_bands(
     return bands
 
 
-def _bin_footprint(anchor_bp: float, resolution_bp: int, width_bp: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _bin_footprint(
+    anchor_bp: float, resolution_bp: int, width_bp: float, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Bins within 4 sd of ``anchor_bp`` and the mean of ``exp(-(x - anchor)**2 / (2 sd**2))`` over each."""
     lo = max(int((anchor_bp - 4 * width_bp) // resolution_bp), 0)
     hi = min(int((anchor_bp + 4 * width_bp) // resolution_bp) + 1, n)

@@ -73,7 +73,9 @@ def loop_contact(loops: pd.DataFrame, x_bp: np.ndarray, y_bp: np.ndarray, params
     out = np.zeros(np.broadcast_shapes(x.shape, y.shape))
     w2 = 2.0 * params.loop_width_bp**2
     for a1, a2, s in zip(loops["anchor1_bp"], loops["anchor2_bp"], loops["strength"], strict=True):
-        out += s * (np.exp(-((x - a1) ** 2 + (y - a2) ** 2) / w2) + np.exp(-((x - a2) ** 2 + (y - a1) ** 2) / w2))
+        out += s * (
+            np.exp(-((x - a1) ** 2 + (y - a2) ** 2) / w2) + np.exp(-((x - a2) ** 2 + (y - a1) ** 2) / w2)
+        )
     return out
 
 
@@ -244,7 +246,9 @@ def _gaps(
     ).reset_index(drop=True)
 
 
-def _loops(params: SimParams, rng: np.random.Generator, genes: pd.DataFrame, enh: pd.DataFrame) -> pd.DataFrame:
+def _loops(
+    params: SimParams, rng: np.random.Generator, genes: pd.DataFrame, enh: pd.DataFrame
+) -> pd.DataFrame:
     """Enhancer-promoter loops: Poisson(loops_per_mbp * length) per chromosome, each between a random
     enhancer's midpoint and the TSS of a random gene ``loop_distance_bp`` away (within the regulatory
     range), strength uniform in ``loop_strength``."""
@@ -274,7 +278,8 @@ def _loops(params: SimParams, rng: np.random.Generator, genes: pd.DataFrame, enh
                     continue
                 seen.add((k, j))
                 strength = float(rng.uniform(*params.loop_strength))
-                rows.append((chrom, int(mids[k]), int(tss[j]), strength, e["enhancer_id"].iloc[k], g["gene_id"].iloc[j]))
+                enh_id, gene_id = e["enhancer_id"].iloc[k], g["gene_id"].iloc[j]
+                rows.append((chrom, int(mids[k]), int(tss[j]), strength, enh_id, gene_id))
                 break
     return pd.DataFrame(rows, columns=LOOP_COLUMNS)
 

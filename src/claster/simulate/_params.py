@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 from claster.errors import ConfigError, InputError
 
-__all__ = ["SimParams", "PRESETS", "preset_params", "apply_overrides", "parse_set_options", "read_params_file"]
+__all__ = [
+    "SimParams", "PRESETS", "preset_params", "apply_overrides", "parse_set_options", "read_params_file",
+]
 
 Preset = Literal["small", "full"]
 
@@ -187,7 +189,8 @@ def _range_problems(p: SimParams) -> list[str]:
             out.append(f"{k}: must be > 0, got {getattr(p, k)}")
     non_negative = [
         "gene_length_sigma", "promoter_strength_sigma", "enhancer_offset_sigma", "activity_sigma",
-        "baseline", "gain", "gene_mark_noise_sigma", "contact_bin_bias_sigma", "loops_per_mbp", "gaps_per_chrom",
+        "baseline", "gain", "gene_mark_noise_sigma", "contact_bin_bias_sigma", "loops_per_mbp",
+        "gaps_per_chrom",
         "eu_pause_sigma", "eu_pause_height", "eu_body_height", "bivalent_k4me3_height", "chrom_end_margin_bp",
         "eu_pause_offset_bp",
     ]
@@ -266,7 +269,7 @@ def apply_overrides(base: SimParams, overrides: Mapping[str, Any], *, source: st
 
 
 def parse_set_options(items: Iterable[str]) -> dict[str, Any]:
-    """``["KEY=VALUE", ...]`` -> ``{KEY: VALUE}``, each VALUE read as YAML (``3``, ``0.5``, ``[1, 2]``, ``true``)."""
+    """``["KEY=VALUE", ...]`` -> ``{KEY: VALUE}``, each VALUE read as YAML (``3``, ``0.5``, ``[1, 2]``)."""
     import yaml
 
     out: dict[str, Any] = {}
@@ -278,7 +281,9 @@ def parse_set_options(items: Iterable[str]) -> dict[str, Any]:
         try:
             out[key] = yaml.safe_load(value) if value.strip() else value
         except yaml.YAMLError as err:
-            raise ConfigError(f"--set {key}: cannot read {value!r} as a YAML value ({err.__class__.__name__})") from None
+            raise ConfigError(
+                f"--set {key}: cannot read {value!r} as a YAML value ({err.__class__.__name__})"
+            ) from None
     return out
 
 
@@ -296,5 +301,7 @@ def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of simulator parameters (KEY: VALUE), got {type(data).__name__}")
+        raise ConfigError(
+            f"{path} must hold a mapping of simulator parameters (KEY: VALUE), got {type(data).__name__}"
+        )
     return data

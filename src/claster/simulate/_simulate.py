@@ -6,8 +6,8 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -108,7 +108,8 @@ def resolve_params(
     params: SimParams | str | os.PathLike | Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None = None,
 ) -> SimParams:
-    """The parameters ``simulate_genome`` uses: the world's, then ``params`` (file or mapping), then ``overrides``."""
+    """The parameters ``simulate_genome`` uses: the world's, then ``params`` (a file or mapping), then
+    ``overrides``."""
     from claster.simulate.worlds import world_params
 
     if isinstance(params, SimParams):
@@ -117,7 +118,8 @@ def resolve_params(
         base = world_params(world, seed, preset)
         if params is not None:
             mapping = params if isinstance(params, Mapping) else read_params_file(params)
-            base = apply_overrides(base, mapping, source=str(params) if not isinstance(params, Mapping) else "params")
+            source = "params" if isinstance(params, Mapping) else str(params)
+            base = apply_overrides(base, mapping, source=source)
     if overrides:
         if not isinstance(overrides, Mapping):
             overrides = parse_set_options(overrides)

@@ -41,7 +41,8 @@ Kind = Literal["uniform", "log-uniform", "integer", "bernoulli", "ratio"]
 @dataclass(frozen=True)
 class WorldRange:
     """One drawn quantity: ``key`` names a SimParams field (``field[0]``/``field[1]`` for a pair's
-    ends, ``background.TRACK`` for a background level); ``ratio`` rows draw ``field[1] = field[0] x U(lo, hi)``;
+    ends, ``background.TRACK`` for a background level); ``ratio`` rows draw
+    ``field[1] = field[0] x U(lo, hi)``;
     ``bernoulli`` rows are true with probability ``lo``."""
 
     key: str
@@ -53,7 +54,13 @@ class WorldRange:
 
 RANDOM_RANGES: tuple[WorldRange, ...] = (
     # genome
-    WorldRange("n_chromosomes", "integer", 5, 6, "chr4 (test) and chr17 (validation) always; others from chr1-3, chrX"),
+    WorldRange(
+        "n_chromosomes",
+        "integer",
+        5,
+        6,
+        "chr4 (test) and chr17 (validation) always; others from chr1-3, chrX",
+    ),
     WorldRange("size_chr4", "uniform", 7e6, 10e6, "bp; the test chromosome"),
     WorldRange("size_chr17", "uniform", 6e6, 8e6, "bp; the validation chromosome"),
     WorldRange("size_other", "uniform", 7e6, 10e6, "bp; each other chromosome"),
@@ -64,7 +71,9 @@ RANDOM_RANGES: tuple[WorldRange, ...] = (
     WorldRange("lncrna_fraction", "uniform", 0.02, 0.2, ""),
     WorldRange("silent_fraction", "uniform", 0.1, 0.4, "genes with rate 0"),
     WorldRange("silent_k27me3_fraction", "uniform", 0.4, 1.0, "silent genes under Polycomb (broad H3K27me3)"),
-    WorldRange("bivalent_fraction", "uniform", 0.0, 0.15, "of non-silent genes: H3K4me3 + H3K27me3, low rate"),
+    WorldRange(
+        "bivalent_fraction", "uniform", 0.0, 0.15, "of non-silent genes: H3K4me3 + H3K27me3, low rate"
+    ),
     WorldRange("bivalent_rate_factor", "uniform", 0.0, 0.2, "rate of a bivalent gene / its enhancer formula"),
     WorldRange("bivalent_k4me3_height", "uniform", 1.0, 6.0, "fixed H3K4me3 height of bivalent promoters"),
     WorldRange("head_to_head_fraction", "uniform", 0.0, 0.25, "genes placed as divergent pairs"),
@@ -92,7 +101,9 @@ RANDOM_RANGES: tuple[WorldRange, ...] = (
     WorldRange("loop_strength[1]", "ratio", 2.0, 5.0, "high end / low end"),
     WorldRange("loop_width_bp", "uniform", 1_500, 5_000, "sd of a loop's anchor footprint"),
     # marks
-    WorldRange("k27me3_body_exclusion", "bernoulli", 0.5, 0.5, "transcribed bodies deplete H3K27me3 (P = 0.5)"),
+    WorldRange(
+        "k27me3_body_exclusion", "bernoulli", 0.5, 0.5, "transcribed bodies deplete H3K27me3 (P = 0.5)"
+    ),
     WorldRange("k27me3_body_depletion", "uniform", 0.1, 0.7, "remaining fraction when the rule is on"),
     WorldRange("k4me3_height", "uniform", 4.0, 12.0, "x rate ** 0.6"),
     WorldRange("promoter_atac_height", "uniform", 4.0, 12.0, "x rate ** 0.6"),
@@ -163,8 +174,10 @@ def random_world_params(seed: int) -> SimParams:
     """A :class:`SimParams` drawn from :data:`RANDOM_RANGES` with ``seed`` (deterministic)."""
     d = _draws(seed)
     rng_chroms = np.random.default_rng(np.random.SeedSequence([int(seed), WORLD_STREAM, 1]))
-    others = sorted(rng_chroms.choice(_OTHER_CHROMS, size=int(d["n_chromosomes"]) - 2, replace=False),
-                    key=_OTHER_CHROMS.index)
+    others = sorted(
+        rng_chroms.choice(_OTHER_CHROMS, size=int(d["n_chromosomes"]) - 2, replace=False),
+        key=_OTHER_CHROMS.index,
+    )
     other = RANDOM_RANGES_BY_KEY["size_other"]
     sizes = {c: int(rng_chroms.uniform(other.lo, other.hi)) for c in others}
     sizes["chr4"] = int(d["size_chr4"])
