@@ -22,6 +22,7 @@ from claster.simulate._params import (
     SimParams,
     apply_overrides,
     parse_set_options,
+    preset_params,
     read_params_file,
 )
 
@@ -115,7 +116,7 @@ def resolve_params(
     if isinstance(params, SimParams):
         base = params
     else:
-        base = world_params(world, seed, preset)
+        base = preset_params(preset) if world == "default" else world_params(world, seed, preset)
         if params is not None:
             mapping = params if isinstance(params, Mapping) else read_params_file(params)
             source = "params" if isinstance(params, Mapping) else str(params)
