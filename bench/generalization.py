@@ -139,6 +139,7 @@ def run_world(
     train_opts: dict,
     threads: int,
     progress: bool,
+    fused: bool = True,
 ) -> list[dict]:
     import torch
 
@@ -231,7 +232,7 @@ def run_world(
                     Predictor(run),
                     store,
                     elements,
-                    chrom=None,
+                    chrom=None if fused else test_chrom,  # the fusion is fitted on the other chromosomes
                     mode="gene-centric",
                     preset="P2",
                     progress=progress,
@@ -249,15 +250,17 @@ def run_world(
         fused_auprc = None
         train_links = links_all[links_all["chr"].astype(str).isin(train_chroms)].reset_index(drop=True)
         train_truth = truth[truth["chrom"].astype(str).isin(train_chroms)].reset_index(drop=True)
-        if len(train_links) and len(train_truth) and train_truth["Regulated"].any():
+        if fused and len(train_links) and len(train_truth) and train_truth["Regulated"].any():
             scores, _, _ = score_truth_pairs(
                 train_truth, check_links(train_links, score_col="score"), score_col="score"
             )
             model = fit_fused_score(
                 scores, train_truth["distanceToTSS"].to_numpy(), train_truth["Regulated"].to_numpy(bool)
             )
-            fused = model.apply(test_links, score_col="score")
-            fused_auprc = metrics_json(benchmark_links(fused, test_truth, score_col="fused_score", seed=0))[
+            fused_links = model.apply(test_links, score_col="score")
+            fused_auprc = metrics_json(
+                benchmark_links(fused_links, test_truth, score_col="fused_score", seed=0)
+            )[
                 "auprc"
             ]
         prim = primary_target_summary(test_links)
@@ -380,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="any other TrainConfig field (value read as YAML); repeatable",
     )
+    ap.add_argument(
+        "--no-fused",
+        action="store_true",
+        help="scan only the test chromosome and skip the fused score (it needs the other chromosomes' links)",
+    )
     ap.add_argument("--progress", action="store_true", help="show progress bars")
     args = ap.parse_args(argv)
 
@@ -400,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for world, seed in worlds:
         rows += run_world(
-            world, seed, args.out, variants, args.minutes, train_opts, args.threads, args.progress
+            world, seed, args.out, variants, args.minutes, train_opts, args.threads, args.progress,
+            fused=not args.no_fused,
         )
         (args.out / "results.json").write_text(
             json.dumps(
