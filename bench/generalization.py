@@ -240,6 +240,7 @@ def run_world(
                 return links_table(res.effects)
 
             links_all = timed(f"perturb+link {variant}", scan)
+            links_path.parent.mkdir(parents=True, exist_ok=True)
             write_links_tsv(links_all, links_path)
         links_all = read_links_tsv(links_path)
         test_links = links_all[links_all["chr"].astype(str) == test_chrom].reset_index(drop=True)
