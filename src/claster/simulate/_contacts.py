@@ -4,7 +4,9 @@ Expected count of bins ``i <= j`` (separation ``d = j - i`` bins at resolution `
 
     depth * (r / 1600) ** 2 * b_i * b_j * contact(d * r, same_domain(i, j)) * (2 if d == 0 else 1)
 
-with per-bin visibilities ``b`` (lognormal) and :func:`~claster.simulate._genome.contact_frequency`;
+with per-bin visibilities ``b`` (lognormal) and :func:`~claster.simulate._genome.contact_frequency`
+(plus, for each enhancer-promoter loop, ``strength`` times the bin-averaged Gaussian footprint around
+its two anchors);
 observed counts are Gamma-distributed around it (float counts). Only separations up to
 ``contact_max_separation_bp`` are stored; bins whose centre lies in a no-data gap have no pixels.
 
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.special import ndtr
 
 from claster.errors import InputError
 from claster.io.writers import atomic_path
@@ -42,11 +45,13 @@ def simulate_bands(
     domains: pd.DataFrame,
     gaps: pd.DataFrame,
     resolution_bp: int,
+    loops: pd.DataFrame | None = None,
 ) -> dict[str, np.ndarray]:
     """Observed counts per chromosome as bands: ``{chrom: (n_bins, n_diags) float32}``.
 
     ``band[i, d]`` is the count of bins ``i`` and ``i + d``; NaN beyond the chromosome end and for
-    bins in gaps. ``n_diags = contact_max_separation_bp // resolution_bp + 1``.
+    bins in gaps. ``n_diags = contact_max_separation_bp // resolution_bp + 1``. ``loops``: the
+    layout's loop table (``chrom, anchor1_bp, anchor2_bp, strength``), or None for none.
     """
     n_diags = params.contact_max_separation_bp // resolution_bp + 1
     depth = params.contact_depth * (resolution_bp / 1_600) ** 2
@@ -64,12 +69,42 @@ def simulate_bands(
         j = np.minimum(i + d, n - 1)
         freq = contact_frequency(d * resolution_bp, dom[:, None] == dom[j], params)
         expected = depth * vis[:, None] * vis[j] * freq
+        if loops is not None and len(loops):
+            _add_loops(expected, loops[loops["chrom"] == chrom], depth, vis, resolution_bp, params)
         expected[:, 0] *= 2.0
         shape = params.contact_noise_shape
         band = (expected * rng.gamma(shape, 1.0 / shape, size=expected.shape)).astype(np.float32)
         band[(i + d >= n) | in_gap[:, None] | in_gap[j]] = np.nan
         bands[chrom] = band
     return bands
+
+
+def _bin_footprint(
+    anchor_bp: float, resolution_bp: int, width_bp: float, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bins within 4 sd of ``anchor_bp`` and the mean of ``exp(-(x - anchor)**2 / (2 sd**2))`` over each."""
+    lo = max(int((anchor_bp - 4 * width_bp) // resolution_bp), 0)
+    hi = min(int((anchor_bp + 4 * width_bp) // resolution_bp) + 1, n)
+    idx = np.arange(lo, hi)
+    left, right = idx * resolution_bp, (idx + 1) * resolution_bp
+    mass = ndtr((right - anchor_bp) / width_bp) - ndtr((left - anchor_bp) / width_bp)
+    return idx, mass * np.sqrt(2 * np.pi) * width_bp / resolution_bp
+
+
+def _add_loops(expected: np.ndarray, loops: pd.DataFrame, depth: float, vis: np.ndarray, resolution_bp: int,
+               params: SimParams) -> None:
+    """Add each loop's expected counts into ``expected`` (n_bins, n_diags), in place."""
+    n, n_diags = expected.shape
+    for a1, a2, strength in zip(loops["anchor1_bp"], loops["anchor2_bp"], loops["strength"], strict=True):
+        lo_a, hi_a = sorted((float(a1), float(a2)))
+        ii, ki = _bin_footprint(lo_a, resolution_bp, params.loop_width_bp, n)
+        jj, kj = _bin_footprint(hi_a, resolution_bp, params.loop_width_bp, n)
+        i, j = np.meshgrid(ii, jj, indexing="ij")
+        val = strength * np.outer(ki, kj)
+        d = j - i
+        ok = (d >= 0) & (d < n_diags)
+        i, d, val = i[ok], d[ok], val[ok]
+        np.add.at(expected, (i, d), depth * vis[i] * vis[i + d] * val)
 
 
 def _pixels(band: np.ndarray, offset: int) -> pd.DataFrame:

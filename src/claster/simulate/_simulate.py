@@ -6,8 +6,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,9 +17,16 @@ import yaml
 from claster.errors import InputError
 from claster.io.writers import _umask, atomic_path, write_bigwig, write_tsv
 from claster.simulate._genome import Layout, layout_genome
-from claster.simulate._params import PRESETS, SimParams, preset_params
+from claster.simulate._params import (
+    PRESETS,
+    SimParams,
+    apply_overrides,
+    parse_set_options,
+    preset_params,
+    read_params_file,
+)
 
-__all__ = ["simulate_genome", "MARK_TRACKS", "TEST_CHROM", "VAL_CHROM"]
+__all__ = ["simulate_genome", "resolve_params", "MARK_TRACKS", "TEST_CHROM", "VAL_CHROM"]
 
 MARK_TRACKS: tuple[str, ...] = ("ATAC", "H3K4me3", "H3K27ac", "H3K27me3")
 TEST_CHROM = "chr4"
@@ -82,11 +90,42 @@ def _summary(layout: Layout, params: SimParams) -> dict:
         "n_active_enhancers": int(layout.enhancers["active"].sum()),
         "n_pairs": int(len(layout.pairs)),
         "n_regulated_pairs": int(layout.pairs["regulated"].sum()),
+        "n_bivalent": int(genes["bivalent"].sum()),
+        "n_polycomb": int(genes["polycomb"].sum()),
+        "n_head_to_head": int(genes["head_to_head"].sum()),
+        "n_loops": int(len(layout.loops)),
         "gaps": [
             {"chrom": r.chrom, "start_bp": int(r.start_bp), "end_bp": int(r.end_bp)}
             for r in layout.gaps.itertuples(index=False)
         ],
     }
+
+
+def resolve_params(
+    *,
+    seed: int = 0,
+    preset: str = "small",
+    world: str = "default",
+    params: SimParams | str | os.PathLike | Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None = None,
+) -> SimParams:
+    """The parameters ``simulate_genome`` uses: the world's, then ``params`` (a file or mapping), then
+    ``overrides``."""
+    from claster.simulate.worlds import world_params
+
+    if isinstance(params, SimParams):
+        base = params
+    else:
+        base = preset_params(preset) if world == "default" else world_params(world, seed, preset)
+        if params is not None:
+            mapping = params if isinstance(params, Mapping) else read_params_file(params)
+            source = "params" if isinstance(params, Mapping) else str(params)
+            base = apply_overrides(base, mapping, source=source)
+    if overrides:
+        if not isinstance(overrides, Mapping):
+            overrides = parse_set_options(overrides)
+        base = apply_overrides(base, overrides, source="--set")
+    return base
 
 
 def simulate_genome(
@@ -96,7 +135,9 @@ def simulate_genome(
     preset: Literal["small", "full"] = "small",
     force: bool = False,
     progress: bool = True,
-    params: SimParams | None = None,
+    params: SimParams | str | os.PathLike | Mapping[str, Any] | None = None,
+    world: Literal["default", "random"] = "default",
+    overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None = None,
 ) -> Path:
     """Simulate a genome with known regulatory truth and write it in real formats under ``out``.
 
@@ -123,8 +164,16 @@ def simulate_genome(
     progress
         Show a progress bar over the writing steps.
     params
-        Custom model parameters (e.g. a tiny genome for tests); replaces the preset's. The chromosomes
-        should include ``chr4`` and ``chr17`` for the default split.
+        A complete :class:`SimParams` (replaces the world's), or a YAML file / mapping of some of its
+        fields applied on top of the world's (CLI ``--params FILE.yaml``). The chromosomes should include
+        ``chr4`` and ``chr17`` for the default split.
+    world
+        ``default``: the preset's parameters; ``random``: every parameter drawn from the documented
+        ranges of :data:`claster.simulate.worlds.RANDOM_RANGES` with ``seed``
+        (:func:`~claster.simulate.worlds.random_world_params`).
+    overrides
+        Fields to set last, as ``{KEY: VALUE}`` or ``["KEY=VALUE", ...]`` (CLI ``--set``; values read
+        as YAML); validated, an unknown key is an error listing the valid keys.
 
     Returns
     -------
@@ -140,6 +189,13 @@ def simulate_genome(
         raise InputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    params = resolve_params(seed=int(seed), preset=preset, world=world, params=params, overrides=overrides)
+    missing = [c for c in (TEST_CHROM, VAL_CHROM) if c not in params.chrom_sizes]
+    if missing:
+        raise InputError(
+            f"chrom_sizes lacks {', '.join(missing)}: the simulated genome's split needs {TEST_CHROM} (test) "
+            f"and {VAL_CHROM} (validation); add them to chrom_sizes"
+        )
     out = Path(out).absolute()
     if out.exists() and not force:
         raise InputError(
@@ -148,12 +204,11 @@ def simulate_genome(
     if not out.parent.is_dir():
         raise InputError(f"parent directory {out.parent} does not exist; create it first")
 
-    if params is None:
-        params = preset_params(preset)
     rng = np.random.default_rng(int(seed))
     chrom_order = list(params.chrom_sizes)
     steps = ["layout", "tracks", "bigwigs", "contacts", "tables"]
-    bar = tqdm(total=len(steps), desc=f"simulate {preset}", unit="step", disable=not progress)
+    bar = tqdm(total=len(steps), desc=f"simulate {preset if world == 'default' else world}", unit="step",
+               disable=not progress)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp creates 0700
     try:
@@ -169,10 +224,10 @@ def simulate_genome(
         del tracks
         bar.update()
         bands = {
-            res: simulate_bands(params, rng, layout.domains, layout.gaps, res)
+            res: simulate_bands(params, rng, layout.domains, layout.gaps, res, loops=layout.loops)
             for res in params.contact_resolutions_bp
         }
-        meta = {"seed": int(seed), "preset": preset}
+        meta = {"seed": int(seed), "preset": preset, "world": world}
         write_mcool(tmp / "contacts.mcool", params.chrom_sizes, bands, metadata=meta)
         del bands
         bar.update()
@@ -184,6 +239,7 @@ def simulate_genome(
         write_tsv(layout.pairs, tmp / "truth" / "pairs.tsv", float_format="%.6g")
         write_tsv(layout.domains, tmp / "truth" / "domains.tsv")
         write_tsv(layout.enhancers, tmp / "truth" / "enhancers.tsv", float_format="%.6g")
+        write_tsv(layout.loops, tmp / "truth" / "loops.tsv", float_format="%.6g")
         prepare = {
             "tracks": {name: str(out / "tracks" / f"{name}.bw") for name in MARK_TRACKS},
             "target": [str(out / "EUseq.bw")],
@@ -196,6 +252,7 @@ def simulate_genome(
         info = {
             "seed": int(seed),
             "preset": preset,
+            "world": world,
             "claster_version": __version__,
             "parameters": params.to_json(),
             "summary": _summary(layout, params),

@@ -55,8 +55,8 @@ def _k4me3_shape(height: float, ext_bp: float):
     return shape
 
 
-def _eu_shape(params: SimParams, rate: float, length_bp: int):
-    pause = params.eu_pause_height * rate
+def _eu_shape(params: SimParams, rate: float, length_bp: int, pause_jitter: float = 1.0):
+    pause = params.eu_pause_height * rate * pause_jitter
     body = params.eu_body_height * rate
     floor = params.eu_body_floor
 
@@ -65,7 +65,7 @@ def _eu_shape(params: SimParams, rate: float, length_bp: int):
         end_level = body * (floor + (1 - floor) * np.exp(-length_bp / params.eu_body_decay_bp))
         out = np.where((u >= 0) & (u < length_bp), level, 0.0)
         out = np.where(u >= length_bp, end_level * np.exp(-(u - length_bp) / params.eu_readthrough_bp), out)
-        return out + pause * np.exp(-0.5 * ((u - 60.0) / 80.0) ** 2)
+        return out + pause * np.exp(-0.5 * ((u - params.eu_pause_offset_bp) / params.eu_pause_sd_bp) ** 2)
 
     return shape
 
@@ -80,7 +80,10 @@ def simulate_tracks(
     """Draw every track: ``{track: {chrom: (ceil(L / 20),) float32}}``, NaN inside gaps.
 
     Marks get per-bin Gamma noise around the expected signal (background included); EU-seq gets
-    Poisson noise at ``eu_counts_per_unit`` counts per signal unit.
+    Poisson noise at ``eu_counts_per_unit`` counts per signal unit. Silent genes carry a broad H3K27me3
+    plateau when ``polycomb`` (and nothing otherwise); bivalent genes carry the plateau plus an H3K4me3
+    peak of fixed height ``bivalent_k4me3_height``; with ``k27me3_body_exclusion`` the H3K27me3 of
+    transcribed (non-silent, non-bivalent) gene bodies is scaled down to ``k27me3_body_depletion``.
     """
     bin_bp = params.signal_bin_bp
     out: dict[str, dict[str, np.ndarray]] = {t: {} for t in TRACK_NAMES}
@@ -91,20 +94,27 @@ def simulate_tracks(
         ext = rng.uniform(*params.k4me3_extension_bp, size=len(g))
         k27me3_h = rng.uniform(*params.k27me3_height, size=len(g))
         flanks = rng.uniform(*params.k27me3_flank_bp, size=(len(g), 2))
+        pause_jitter = np.ones(len(g))
+        if params.eu_pause_sigma > 0:  # drawn only when on: the default world's stream is unchanged
+            pause_jitter = rng.lognormal(0.0, params.eu_pause_sigma, size=len(g))
+        polycomb = g["polycomb"].to_numpy() if "polycomb" in g else g["silent"].to_numpy()
+        bivalent = g["bivalent"].to_numpy() if "bivalent" in g else np.zeros(len(g), dtype=bool)
         for k, row in enumerate(g.itertuples(index=False)):
             sign = 1 if row.strand == "+" else -1
-            if row.silent:
+            if polycomb[k]:
                 canvases["H3K27me3"].plateau(
                     row.start_bp - flanks[k, 0], row.end_bp + flanks[k, 1], 2_000.0, k27me3_h[k]
                 )
+            if row.silent:
                 continue
             level = row.rate**0.6
+            k4_height = params.bivalent_k4me3_height if bivalent[k] else params.k4me3_height * level
             canvases["H3K4me3"].oriented(
                 row.tss_bp,
                 sign,
                 -3_000,
                 ext[k] + 5_000,
-                _k4me3_shape(params.k4me3_height * level * jitter[k, 0], ext[k]),
+                _k4me3_shape(k4_height * jitter[k, 0], ext[k]),
             )
             h_atac = params.promoter_atac_height * level * jitter[k, 1]
             canvases["ATAC"].gaussian(row.tss_bp - 50 * sign, 150.0, h_atac)
@@ -114,7 +124,7 @@ def simulate_tracks(
             length_bp_gene = row.end_bp - row.start_bp
             canvases["EUseq"].oriented(
                 row.tss_bp, sign, -500, length_bp_gene + 6 * params.eu_readthrough_bp,
-                _eu_shape(params, row.rate, length_bp_gene),
+                _eu_shape(params, row.rate, length_bp_gene, pause_jitter[k]),
             )
         e = enhancers[enhancers["chrom"] == chrom]
         for row in e.itertuples(index=False):
@@ -127,13 +137,14 @@ def simulate_tracks(
             else:  # poised: weak acetylation, some H3K27me3
                 canvases["H3K27ac"].plateau(row.start_bp, row.end_bp, 150.0, 3.0)
                 canvases["H3K27me3"].plateau(row.start_bp - 2_000, row.end_bp + 2_000, 500.0, 5.0)
-        # transcribed bodies carry no Polycomb mark: deplete the H3K27me3 background there
+        # transcribed bodies carry no Polycomb mark: deplete the H3K27me3 background there (switchable)
         body = _Canvas(length_bp, bin_bp)
-        for row in g.itertuples(index=False):
-            if not row.silent:
-                lo = row.start_bp - (params.eu_readthrough_bp if row.strand == "-" else 500)
-                hi = row.end_bp + (params.eu_readthrough_bp if row.strand == "+" else 500)
-                body.plateau(lo, hi, 500.0, 1.0)
+        if params.k27me3_body_exclusion:
+            for k, row in enumerate(g.itertuples(index=False)):
+                if not row.silent and not bivalent[k]:
+                    lo = row.start_bp - (params.eu_readthrough_bp if row.strand == "-" else 500)
+                    hi = row.end_bp + (params.eu_readthrough_bp if row.strand == "+" else 500)
+                    body.plateau(lo, hi, 500.0, 1.0)
         k27_scale = 1.0 - (1.0 - params.k27me3_body_depletion) * np.clip(body.values, 0.0, 1.0)
         gap_rows = gaps[gaps["chrom"] == chrom]
         for t in TRACK_NAMES:
