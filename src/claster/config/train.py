@@ -34,10 +34,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": None,
     },
     "cpu": {
-        "epochs": 120, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "betas": (0.9, 0.999),
+        "epochs": 120, "batch_size": 32, "lr": 5e-4, "weight_decay": 0.05, "betas": (0.9, 0.999),
         "grad_clip": 1.0, "warmup_steps": 100, "augment_rev": True,
-        "input_transform": "none", "target_transform": "none", "shift_bp": 0,
-        "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": None,
+        "input_transform": "log1p", "target_transform": "log1p", "shift_bp": 2000,
+        "fc_dropout": 0.5, "fc_width": 128, "early_stopping_patience": 20,
     },
 }
 RECIPE_KEYS = tuple(RECIPES["paper"])
@@ -108,7 +108,8 @@ class TrainConfig(StrictModel):
         default=None, ge=0,
         description="Shift augmentation: each training window's centre moves by a uniform random offset in "
         "[-shift_bp, +shift_bp] bp, in 100 bp steps; landscape and target are cut at the shifted centre "
-        "(recipe; paper 0 = off). Validation and prediction are never shifted.",
+        "(recipe; paper 0 = off; always 0 for contact variants, whose maps are not shifted). Validation and "
+        "prediction are never shifted.",
     )
     fc_dropout: float | None = Field(
         default=None, ge=0, lt=1,
