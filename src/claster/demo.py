@@ -96,7 +96,7 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
         run = out / "runs" / v
 
         def train(v=v, run=run):
-            tc = TrainConfig(store=str(store_dir), variant=v, out=str(run), lr=cfg.lr,
+            tc = TrainConfig(store=str(store_dir), variant=v, out=str(run), recipe=cfg.recipe, lr=cfg.lr,
                              warmup_steps=cfg.warmup_steps, batch_size=cfg.batch_size,
                              max_minutes=cfg.train_minutes.get(v, 4.0), seed=cfg.seed, threads=cfg.threads)
             resume = (run / "checkpoints" / "last.ckpt").is_file() and (run / "config.json").is_file()

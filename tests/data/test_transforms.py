@@ -144,3 +144,52 @@ def test_per_bin_dict_round_trip_and_errors():
     bad = dict(d, std=d["std"][:-1])
     with pytest.raises(InputError, match="equal-length"):
         PerBinStandardizer.from_dict(bad)
+
+
+# ------------------------------------------------------------------ value transforms (issue 10)
+
+
+def test_log1p_transform_matches_math_and_round_trips():
+    import math
+
+    from claster.data.transforms import inverse_value_transform, value_transform
+
+    x = np.array([0.0, 0.5, 3.0, 250.0, 1e4], dtype=np.float64)
+    y = value_transform(x, "log1p")
+    assert np.allclose(y, [math.log1p(v) for v in x], rtol=0, atol=1e-12)  # independent: math.log1p
+    assert np.allclose(inverse_value_transform(y, "log1p"), x, rtol=1e-12, atol=1e-12)
+    xt = torch.tensor([[0.0, 2.0, 80.0], [7.0, 0.25, 1e3]], dtype=torch.float32)
+    yt = value_transform(xt, "log1p")
+    assert yt.dtype == torch.float32 and torch.allclose(inverse_value_transform(yt, "log1p"), xt, rtol=1e-6)
+    assert value_transform(x, "none") is x and inverse_value_transform(xt, "none") is xt
+    with pytest.raises(InputError, match="log1p"):
+        value_transform(x, "sqrt")
+
+
+def test_transformed_standardizer_round_trips_and_standardises_the_transformed_values():
+    from claster.data.transforms import TransformedStandardizer
+
+    rng = np.random.default_rng(4)
+    y = rng.lognormal(1.0, 2.0, size=(50, 7)).astype(np.float64)  # heavy-tailed, like EU-seq
+    logs = np.log1p(y)
+    norm = TransformedStandardizer(PerBinStandardizer().fit(logs), "log1p")
+    z = norm.transform(y)
+    # independent: standardise log1p(y) per column with numpy (population std)
+    assert np.allclose(z, (logs - logs.mean(0)) / logs.std(0), atol=1e-10)
+    assert np.allclose(norm.inverse_transform(z), y, rtol=1e-9)
+
+
+def test_normalisers_from_dict_reads_the_transforms_and_defaults_to_none():
+    from claster.data.transforms import normalisers_from_dict
+
+    land = ScalarStandardizer("landscape").fit(np.log1p(np.arange(10.0)))
+    target = PerBinStandardizer().fit(np.log1p(np.arange(12.0).reshape(4, 3)))
+    saved = json.loads(json.dumps({"landscape": land.to_dict(), "structure": None, "target": target.to_dict(),
+                                   "transforms": {"landscape": "log1p", "target": "log1p"}}))
+    norms = normalisers_from_dict(saved)
+    assert norms["structure"] is None and norms["landscape"].name == norms["target"].name == "log1p"
+    assert np.allclose(norms["landscape"].transform(np.array([3.0])), (np.log(4.0) - land.mean) / land.std)
+    del saved["transforms"]  # a model saved before transforms existed: SPEC §4, no transform
+    old = normalisers_from_dict(saved)
+    assert old["landscape"].name == old["target"].name == "none"
+    assert np.allclose(old["landscape"].transform(np.array([3.0])), (3.0 - land.mean) / land.std)

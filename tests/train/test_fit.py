@@ -48,7 +48,7 @@ def test_no_weight_decay_on_swish_beta():
 
 
 def _config(store: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(store=str(store), out=str(out), variant="landscape", context_bins=201, output_bins=19,
+    base = dict(store=str(store), out=str(out), recipe="paper", variant="landscape", context_bins=201, output_bins=19,
                 batch_size=8, max_steps=6, max_train_samples=24, warmup_steps=2, val_check_steps=3,
                 checkpoint_every_steps=2, seed=3, threads=1)
     base.update(kw)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from claster.config._base import StrictModel
@@ -18,9 +20,12 @@ class DemoConfig(StrictModel):
     train_minutes: dict[str, float] = Field(
         default={"landscape": 6.0, "microc_rotated": 4.5}, description="Training budget per variant, minutes."
     )
-    lr: float = Field(default=5e-4, description="Learning rate of the short CPU recipe.")
-    warmup_steps: int = Field(default=100, description="Warm-up steps of the short CPU recipe.")
-    batch_size: int = Field(default=32, description="Batch size of the short CPU recipe.")
+    recipe: Literal["paper", "cpu"] = Field(
+        default="cpu", description="Training recipe (TrainConfig.recipe): cpu = the short-CPU recipe of docs/results.md."
+    )
+    lr: float | None = Field(default=None, gt=0, description="Learning rate override (default: the recipe's).")
+    warmup_steps: int | None = Field(default=None, ge=0, description="Warm-up steps override (default: the recipe's).")
+    batch_size: int | None = Field(default=None, ge=1, description="Batch size override (default: the recipe's).")
     attribution_samples: int = Field(default=4, description="Test genes attributed.")
     attribution_bins: str = Field(default="180:221:5", description="Output bins attributed (model indices).")
     attribution_steps: int = Field(default=16, description="IG steps in the demo (SPEC §8 uses 64).")

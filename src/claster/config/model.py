@@ -217,6 +217,9 @@ class CNNBranchConfig(StrictModel):
         1, ge=1, description="§3: block i asks for dilation factor**i along height"
     )
     num_output_features: int = Field(512, ge=1, description="§3: width of the branch's final Linear")
+    fc_dropout: float = Field(
+        0.0, ge=0, lt=1, description="Dropout before the branch's final Linear (not in the paper: 0 = SPEC §3)"
+    )
     residual_dropout: float = Field(0.3, ge=0, le=1, description="§3: Dropout2d after conv_1's Swish")
     stochastic_depth_p: float = Field(
         0.1, ge=0, le=1, description="§3: per-block stochastic depth, batch mode"

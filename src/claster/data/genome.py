@@ -72,6 +72,10 @@ class GenomeWindows:
         ``None``, ``"rotated"``, ``"square"`` (Micro-C) or ``"pchic"`` (promoter capture, 5 kbp).
     with_target
         Whether the target track is loaded (not needed for prediction).
+    max_shift_bp
+        Largest centre shift (bp) that :meth:`landscape` and :meth:`target` will be asked for (shift
+        augmentation); the zero padding around each chromosome grows by it so a shifted window never
+        reads a neighbouring chromosome.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class GenomeWindows:
         output_bins: int,
         structure: str | None = None,
         with_target: bool = True,
+        max_shift_bp: int = 0,
     ) -> None:
         if context_bins % 2 != 1 or output_bins % 2 != 1:
             raise InputError(
@@ -101,19 +106,32 @@ class GenomeWindows:
         tss = self.samples["tss_bp"].to_numpy(np.int64)
         chrom_of = self.samples["chrom"].to_numpy()
 
+        if max_shift_bp < 0:
+            raise InputError(f"max_shift_bp must be >= 0, got {max_shift_bp}")
+        self.max_shift_bp = int(max_shift_bp)
+        self.tss = torch.from_numpy(tss.copy())  # (N,) int64 window centres, bp
         half = context_bins // 2
-        self._tracks = _concat({c: np.asarray(store.tracks(c)) for c in chroms}, pad=half + 1, dtype=torch.float32)
-        starts = np.array([self._tracks.offsets[c] for c in chrom_of], dtype=np.int64) + tss // LANDSCAPE_BIN_BP - half
-        self.landscape_start = torch.from_numpy(starts)
+        shift_pad = -(-self.max_shift_bp // LANDSCAPE_BIN_BP) + 1 if self.max_shift_bp else 0
+        self._tracks = _concat({c: np.asarray(store.tracks(c)) for c in chroms}, pad=half + 1 + shift_pad,
+                               dtype=torch.float32)
+        base = np.array([self._tracks.offsets[c] for c in chrom_of], dtype=np.int64) - half
+        self._landscape_base = torch.from_numpy(base)  # first bin of a window centred on bp 0
+        self.landscape_start = torch.from_numpy(base + tss // LANDSCAPE_BIN_BP)
 
         self._target = None
         if with_target:
             out_half = output_bins // 2
             pad = out_half * (TARGET_BIN_BP // TARGET_RAW_BIN_BP) + 1
+            pad += -(-self.max_shift_bp // TARGET_RAW_BIN_BP) + 1 if self.max_shift_bp else 0
             self._target = _concat({c: np.asarray(store.target(c)) for c in chroms}, pad=pad, dtype=torch.float32)
             ks = np.arange(-out_half, out_half + 1, dtype=np.int64) * TARGET_BIN_BP
             offs = np.array([self._target.offsets[c] for c in chrom_of], dtype=np.int64)
             self.target_index = torch.from_numpy(offs[:, None] + (tss[:, None] + ks[None, :]) // TARGET_RAW_BIN_BP)
+            # for shifted cuts: chromosome offset and centre of each sample's target (permuted together
+            # with target_index by permute_targets)
+            self._target_offset = torch.from_numpy(offs)
+            self._target_tss = torch.from_numpy(tss.copy())
+            self._target_ks = torch.from_numpy(ks)
 
         self._structure = None
         self._band = None
@@ -190,19 +208,59 @@ class GenomeWindows:
         return len(self.samples)
 
     # ------------------------------------------------------------------ cutting
-    def landscape(self, idx: torch.Tensor, rev: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, context_bins) float32, mean signal per 100 bp bin, raw units (not standardised)."""
-        starts = self.landscape_start[idx]
+    def _check_shift(self, shift_bp: torch.Tensor) -> None:
+        if shift_bp.numel() and int(shift_bp.abs().max()) > self.max_shift_bp:
+            raise InputError(
+                f"a window shift of {int(shift_bp.abs().max())} bp exceeds max_shift_bp={self.max_shift_bp}; "
+                "build the GenomeWindows with a larger max_shift_bp"
+            )
+
+    def permute_targets(self, perm: torch.Tensor) -> None:
+        """Give sample i the target of sample ``perm[i]`` (the shuffled-target control), shifted or not."""
+        if self._target is None:
+            raise InputError("these windows were built without the target track")
+        self.target_index = self.target_index[perm]
+        self._target_offset = self._target_offset[perm]
+        self._target_tss = self._target_tss[perm]
+
+    def landscape(
+        self, idx: torch.Tensor, rev: torch.Tensor | None = None, shift_bp: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, T, context_bins) float32, mean signal per 100 bp bin, raw units (not standardised).
+
+        ``shift_bp`` (B,) int64: cut each window centred on ``tss + shift_bp`` instead of the TSS
+        (bin ``context_bins // 2`` holds that centre), as :func:`claster.data.windows.cut_landscape`
+        would; reads zeros beyond the chromosome ends.
+        """
+        if shift_bp is None:
+            starts = self.landscape_start[idx]
+        else:
+            self._check_shift(shift_bp)
+            centre = self.tss[idx] + shift_bp.to(self.tss.device, torch.int64)
+            starts = self._landscape_base[idx] + torch.div(centre, LANDSCAPE_BIN_BP, rounding_mode="floor")
         cols = starts[:, None] + torch.arange(self.context_bins, device=starts.device)[None, :]
         data = self._tracks.data  # (T, N)
         x = data[:, cols].permute(1, 0, 2)  # (B, T, W)
         return _flip_where(x, rev, dims=(-1,))
 
-    def target(self, idx: torch.Tensor, rev: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, output_bins) float32, processed EU-seq (SPEC §2), bin k centred on TSS + k kbp."""
+    def target(
+        self, idx: torch.Tensor, rev: torch.Tensor | None = None, shift_bp: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, output_bins) float32, processed EU-seq (SPEC §2), bin k centred on TSS + k kbp.
+
+        ``shift_bp`` (B,) int64: bin k centred on ``tss + shift_bp + k kbp`` instead (the same shifted
+        centre as :meth:`landscape`); zeros beyond the chromosome ends.
+        """
         if self._target is None:
             raise InputError("these windows were built without the target track")
-        y = self._target.data[self.target_index[idx]]
+        if shift_bp is None:
+            y = self._target.data[self.target_index[idx]]
+        else:
+            self._check_shift(shift_bp)
+            centre = self._target_tss[idx] + shift_bp.to(self._target_tss.device, torch.int64)
+            pos = centre[:, None] + self._target_ks[None, :]
+            y = self._target.data[self._target_offset[idx][:, None]
+                                  + torch.div(pos, TARGET_RAW_BIN_BP, rounding_mode="floor")]
         return _flip_where(y, rev, dims=(-1,))
 
     def structure(self, idx: torch.Tensor, rev: torch.Tensor | None = None) -> torch.Tensor | None:

@@ -9,6 +9,10 @@ Both accumulate in float64 with Chan's pairwise update of (count, mean, M2), so 
 gives the one-shot statistics to rounding. Both work on numpy arrays and torch tensors and return the
 dtype they were given (floating dtypes; other dtypes come back as float32). ``to_dict`` / ``from_dict``
 round-trip through JSON.
+
+- :func:`value_transform` / :func:`inverse_value_transform`: an element-wise transform applied before
+  standardisation (``"none"`` = SPEC §4, ``"log1p"``); :class:`TransformedStandardizer` chains the two,
+  and :func:`normalisers_from_dict` rebuilds a run's normalisers from its saved ``normalisation``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,15 @@ import numpy as np
 
 from claster.errors import InputError
 
-__all__ = ["ScalarStandardizer", "PerBinStandardizer"]
+__all__ = [
+    "ScalarStandardizer",
+    "PerBinStandardizer",
+    "TransformedStandardizer",
+    "VALUE_TRANSFORMS",
+    "value_transform",
+    "inverse_value_transform",
+    "normalisers_from_dict",
+]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -327,3 +339,102 @@ class PerBinStandardizer:
 
     def __repr__(self) -> str:
         return f"PerBinStandardizer(n_bins={self.n_bins}, count={self._count}, fitted={self.is_fitted})"
+
+
+# --------------------------------------------------------------------------------------------------
+# value transforms applied before standardisation (issue 10: heavy-tailed tracks)
+# --------------------------------------------------------------------------------------------------
+
+VALUE_TRANSFORMS = ("none", "log1p")
+
+
+def _check_transform(name: str) -> str:
+    if name not in VALUE_TRANSFORMS:
+        raise InputError(f"unknown value transform {name!r}; choose one of {', '.join(VALUE_TRANSFORMS)}")
+    return name
+
+
+def value_transform(x: Any, name: str) -> Any:
+    """Apply the named element-wise transform before standardisation, same type and dtype as ``x``.
+
+    ``"none"``: identity. ``"log1p"``: ``log(1 + max(x, 0))`` (signals are clipped at 0 in the store,
+    SPEC §2, so the clip only guards against rounding).
+    """
+    if _check_transform(name) == "none":
+        return x
+    if _is_torch(x):
+        import torch
+
+        xx = x if x.is_floating_point() else x.to(torch.float32)
+        return torch.log1p(torch.clamp(xx, min=0))
+    arr = np.asarray(x)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+    return np.log1p(np.maximum(arr, 0))
+
+
+def inverse_value_transform(y: Any, name: str) -> Any:
+    """Inverse of :func:`value_transform`: identity, or ``expm1(y)`` for ``"log1p"``."""
+    if _check_transform(name) == "none":
+        return y
+    if _is_torch(y):
+        import torch
+
+        yy = y if y.is_floating_point() else y.to(torch.float32)
+        return torch.expm1(yy)
+    arr = np.asarray(y)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+    return np.expm1(arr)
+
+
+class TransformedStandardizer:
+    """A value transform followed by a standardiser: ``transform(x) = std.transform(f(x))``.
+
+    ``inverse_transform(z) = f^-1(std.inverse_transform(z))``. With ``name="none"`` it is exactly the
+    wrapped standardiser, so models trained before the transform existed load unchanged.
+    Attributes ``mean`` and ``std`` are the wrapped standardiser's (on the transformed scale).
+    """
+
+    def __init__(self, standardizer: ScalarStandardizer | PerBinStandardizer, name: str = "none") -> None:
+        self.standardizer = standardizer
+        self.name = _check_transform(name)
+
+    @property
+    def mean(self):
+        return self.standardizer.mean
+
+    @property
+    def std(self):
+        return self.standardizer.std
+
+    def transform(self, x: Any) -> Any:
+        """Raw units -> standardised transformed units, same type (numpy/torch) as ``x``."""
+        return self.standardizer.transform(value_transform(x, self.name))
+
+    def inverse_transform(self, z: Any) -> Any:
+        """Standardised transformed units -> raw units, same type (numpy/torch) as ``z``."""
+        return inverse_value_transform(self.standardizer.inverse_transform(z), self.name)
+
+    def __repr__(self) -> str:
+        return f"TransformedStandardizer({self.name!r}, {self.standardizer!r})"
+
+
+def normalisers_from_dict(normalisation: dict) -> dict[str, TransformedStandardizer | None]:
+    """The fitted input/target normalisers of a run's ``normalisation`` dict (as saved with the model).
+
+    Keys of the dict: ``landscape`` and ``target`` (standardiser dicts), ``structure`` (dict or None),
+    and optionally ``transforms`` = ``{"landscape": name, "target": name}`` (absent = ``"none"``, the
+    SPEC §4 recipe). Returns ``{"landscape": ..., "structure": ... or None, "target": ...}``.
+    """
+    names = normalisation.get("transforms") or {}
+    s = normalisation.get("structure")
+    return {
+        "landscape": TransformedStandardizer(
+            ScalarStandardizer.from_dict(normalisation["landscape"]), names.get("landscape", "none")
+        ),
+        "structure": TransformedStandardizer(ScalarStandardizer.from_dict(s), "none") if s else None,
+        "target": TransformedStandardizer(
+            PerBinStandardizer.from_dict(normalisation["target"]), names.get("target", "none")
+        ),
+    }

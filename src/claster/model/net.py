@@ -69,7 +69,9 @@ class CNNBranch(nn.Module):
     blocks in the order of the SPEC §3 tables, ``fc`` = ``norm``, ``act``, ``linear``.
     """
 
-    def __init__(self, plan: BranchPlan, residual_dropout: float, stochastic_depth_p: float) -> None:
+    def __init__(
+        self, plan: BranchPlan, residual_dropout: float, stochastic_depth_p: float, fc_dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.plan = plan
         self.pos_embedding = nn.Parameter(torch.zeros(1, *plan.input_size))
@@ -83,13 +85,11 @@ class CNNBranch(nn.Module):
                 blocks.append(ResBlock(spec, residual_dropout, stochastic_depth_p))
         self.conv = nn.ModuleList(blocks)
         self.rows_as_channels = plan.collapses_height
-        self.fc = nn.Sequential(
-            OrderedDict(
-                norm=nn.LayerNorm(plan.flat_features),
-                act=Swish(),
-                linear=nn.Linear(plan.flat_features, plan.num_output_features),
-            )
-        )
+        fc: OrderedDict[str, nn.Module] = OrderedDict(norm=nn.LayerNorm(plan.flat_features), act=Swish())
+        if fc_dropout > 0:  # not in the paper; no parameters, so state dicts are unchanged
+            fc["drop"] = nn.Dropout(fc_dropout)
+        fc["linear"] = nn.Linear(plan.flat_features, plan.num_output_features)
+        self.fc = nn.Sequential(fc)
 
     def tower(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, H, W)`` → the last block's output ``(B, C, H', W')``."""
@@ -139,14 +139,16 @@ class ClasterNet(nn.Module):
         super().__init__()
         self.config = config
         self.landscape = CNNBranch(
-            config.landscape_plan, config.landscape.residual_dropout, config.landscape.stochastic_depth_p
+            config.landscape_plan, config.landscape.residual_dropout, config.landscape.stochastic_depth_p,
+            config.landscape.fc_dropout,
         )
         self.structure: CNNBranch | None = None
         in_features = config.landscape.num_output_features
         plan = config.structure_plan
         if plan is not None and config.structure is not None:
             self.structure = CNNBranch(
-                plan, config.structure.residual_dropout, config.structure.stochastic_depth_p
+                plan, config.structure.residual_dropout, config.structure.stochastic_depth_p,
+                config.structure.fc_dropout,
             )
             in_features += config.structure.num_output_features
         f = config.fusion

@@ -46,7 +46,7 @@ class Predictor:
     """
 
     def __init__(self, run: str | Path, device: str | torch.device = "cpu") -> None:
-        from claster.data.transforms import PerBinStandardizer, ScalarStandardizer
+        from claster.data.transforms import normalisers_from_dict
         from claster.model.checkpoint import load_model
 
         self.model_dir = resolve_model_dir(run)
@@ -68,10 +68,10 @@ class Predictor:
         self.structure = extra.get("structure")
         self.store_checksum = extra.get("store_manifest_sha256")
         self.meta = meta
-        self.norm_landscape = ScalarStandardizer.from_dict(self.normalisation["landscape"])
-        s = self.normalisation.get("structure")
-        self.norm_structure = ScalarStandardizer.from_dict(s) if s else None
-        self.norm_target = PerBinStandardizer.from_dict(self.normalisation["target"])
+        # value transform (e.g. log1p, saved with the model) + standardisation, and their inverse
+        norms = normalisers_from_dict(self.normalisation)
+        self.norm_landscape, self.norm_structure, self.norm_target = (
+            norms["landscape"], norms["structure"], norms["target"])
 
     # ------------------------------------------------------------------ checks
     def check_store(self, store) -> None:

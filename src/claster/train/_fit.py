@@ -85,13 +85,16 @@ def _orientation(samples: pd.DataFrame, strand_oriented: bool) -> np.ndarray:
     return (samples["strand"] == "-").to_numpy()
 
 
-def fit_normalisation(windows, orientation: np.ndarray, *, augment_rev: bool, batch: int = 64) -> dict[str, Any]:
+def fit_normalisation(windows, orientation: np.ndarray, *, augment_rev: bool, batch: int = 64,
+                      input_transform: str = "none", target_transform: str = "none") -> dict[str, Any]:
     """Fit the SPEC §4 standardisation on the training windows only (SPEC §10).
 
     Landscape and structure: one scalar mean/std each; target: per-bin mean/std over all training
-    samples (both orientations when ``augment_rev``).
+    samples (both orientations when ``augment_rev``). ``input_transform`` / ``target_transform``
+    (``"none"`` = SPEC §4, or ``"log1p"``) are applied before the statistics are taken and recorded
+    under ``"transforms"``.
     """
-    from claster.data.transforms import PerBinStandardizer, ScalarStandardizer
+    from claster.data.transforms import PerBinStandardizer, ScalarStandardizer, value_transform
 
     land, struct = ScalarStandardizer(), ScalarStandardizer()
     targets = []
@@ -99,18 +102,19 @@ def fit_normalisation(windows, orientation: np.ndarray, *, augment_rev: bool, ba
     for lo in range(0, n, batch):
         idx = torch.arange(lo, min(n, lo + batch))
         rev = torch.from_numpy(orientation[idx.numpy()])
-        land.partial_fit(windows.landscape(idx, rev))
+        land.partial_fit(value_transform(windows.landscape(idx, rev), input_transform))
         s = windows.structure(idx, rev)
         if s is not None:
             struct.partial_fit(s)
-        y = windows.target(idx, rev)
+        y = value_transform(windows.target(idx, rev), target_transform)
         targets.append(y)
         if augment_rev:
             targets.append(torch.flip(y, dims=(-1,)))
     land.finalize()
     target = PerBinStandardizer()
     target.fit(torch.cat(targets).numpy())
-    out = {"landscape": land.to_dict(), "structure": None, "target": target.to_dict()}
+    out = {"landscape": land.to_dict(), "structure": None, "target": target.to_dict(),
+           "transforms": {"landscape": input_transform, "target": target_transform}}
     if windows.structure_kind is not None:
         struct.finalize()
         out["structure"] = struct.to_dict()
@@ -128,10 +132,17 @@ def model_config_for(config: TrainConfig, *, n_tracks: int, structure_shape: tup
     short = config.context_bins <= 2001
     layers = config.landscape_layers or ((1, 1) if short else None)
     fusion = config.fusion_blocks or (1 if short else None)
-    return ModelConfig.for_variant(
+    model = ModelConfig.for_variant(
         config.variant, n_tracks=n_tracks, context_bins=config.context_bins, output_bins=config.output_bins,
         structure_shape=structure_shape, landscape_layers=layers, fusion_blocks=fusion,
     )
+    if config.fc_dropout == 0 and config.fc_width == 512:
+        return model  # the paper's branches
+    data = model.model_dump()  # capacity options of the recipe: every branch's flatten -> Linear
+    for branch in ("landscape", "structure"):
+        if data.get(branch) is not None:
+            data[branch].update(fc_dropout=config.fc_dropout, num_output_features=config.fc_width)
+    return ModelConfig.model_validate(data)
 
 
 def _cpu_flags() -> set[str] | None:
@@ -210,6 +221,7 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     from claster.data.genome import GenomeWindows
     from claster.store import open_store
     from claster.train._plan import TrainingPlan
+    from claster.train._warmup import WarmupBudgetCheck
 
     import logging
 
@@ -235,19 +247,21 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     samples = training_samples(store, config)
     windows = {
         split: GenomeWindows(store, df, context_bins=config.context_bins, output_bins=config.output_bins,
-                             structure=structure)
+                             structure=structure, max_shift_bp=config.shift_bp if split == "train" else 0)
         for split, df in samples.items()
     }
     orient = {split: _orientation(df, config.strand_oriented) for split, df in samples.items()}
     if config.shuffle_targets:
         perm = torch.from_numpy(np.random.default_rng(config.seed).permutation(len(samples["train"])))
-        windows["train"].target_index = windows["train"].target_index[perm]
+        windows["train"].permute_targets(perm)
 
     norm_path = out / "normalisation.json"
     if resume and norm_path.is_file():
         normalisation = json.loads(norm_path.read_text())
     else:
-        normalisation = fit_normalisation(windows["train"], orient["train"], augment_rev=config.augment_rev)
+        normalisation = fit_normalisation(windows["train"], orient["train"], augment_rev=config.augment_rev,
+                                          input_transform=config.input_transform,
+                                          target_transform=config.target_transform)
     model_config = model_config_for(config, n_tracks=len(store.track_names),
                                     structure_shape=windows["train"].structure_shape)
     out.mkdir(parents=True, exist_ok=True)
@@ -280,7 +294,7 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/pearson_binwise", mode="max",
                               save_top_k=1, enable_version_counter=False)
     last_cb = _make_last_checkpoint_cls()(ckpt_dir / "last.ckpt", every_n_steps=config.checkpoint_every_steps)
-    callbacks: list = [best_cb, last_cb]
+    callbacks: list = [best_cb, last_cb, WarmupBudgetCheck(config, steps_per_epoch=len(train_loader))]
     if config.early_stopping_patience:
         callbacks.append(EarlyStopping(monitor="val/pearson_binwise", mode="max",
                                        patience=config.early_stopping_patience))

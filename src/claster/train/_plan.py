@@ -13,7 +13,7 @@ import lightning as L
 import torch
 import torchmetrics
 
-from claster.data.transforms import PerBinStandardizer, ScalarStandardizer
+from claster.data.transforms import normalisers_from_dict
 
 __all__ = ["TrainingPlan", "warmup_factor", "split_weight_decay"]
 
@@ -48,8 +48,9 @@ class TrainingPlan(L.LightningModule):
     train_config
         ``TrainConfig`` as a JSON dict.
     normalisation
-        ``{"landscape": ScalarStandardizer dict, "structure": ... or None, "target": PerBinStandardizer dict}``
-        fitted on the training split only.
+        ``{"landscape": ScalarStandardizer dict, "structure": ... or None, "target": PerBinStandardizer dict,
+        "transforms": {"landscape": name, "target": name}}`` fitted on the training split only (the
+        transforms are applied before standardisation; absent = none, SPEC §4).
     """
 
     def __init__(self, model_config: dict, train_config: dict, normalisation: dict) -> None:
@@ -60,11 +61,10 @@ class TrainingPlan(L.LightningModule):
 
         self.net = ClasterNet(ModelConfig.model_validate(model_config))
         self.train_config = train_config
-        self.norm_landscape = ScalarStandardizer.from_dict(normalisation["landscape"])
-        self.norm_structure = (
-            ScalarStandardizer.from_dict(normalisation["structure"]) if normalisation.get("structure") else None
-        )
-        self.norm_target = PerBinStandardizer.from_dict(normalisation["target"])
+        norms = normalisers_from_dict(normalisation)
+        self.norm_landscape, self.norm_structure, self.norm_target = (
+            norms["landscape"], norms["structure"], norms["target"])
+        self.shift_steps = int(train_config.get("shift_bp") or 0) // 100  # shift augmentation, 100 bp steps
         self.loss_fn = torch.nn.SmoothL1Loss(beta=1.0)
         self.val_pearson = torchmetrics.PearsonCorrCoef()
         self.windows: dict[str, Any] = {}  # split -> GenomeWindows, attached by the data module
@@ -76,9 +76,11 @@ class TrainingPlan(L.LightningModule):
             w.to(self.device)
         return w
 
-    def _inputs(self, split: str, idx: torch.Tensor, rev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _inputs(
+        self, split: str, idx: torch.Tensor, rev: torch.Tensor, shift: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         w = self._windows(split)
-        x = self.norm_landscape.transform(w.landscape(idx, rev))
+        x = self.norm_landscape.transform(w.landscape(idx, rev, shift))
         s = w.structure(idx, rev)
         if s is not None and self.norm_structure is not None:
             s = self.norm_structure.transform(s)
@@ -87,8 +89,11 @@ class TrainingPlan(L.LightningModule):
     # ---------------------------------------------------------------- steps
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         idx, rev = batch
-        x, s = self._inputs("train", idx, rev)
-        y = self.norm_target.transform(self._windows("train").target(idx, rev))
+        shift = None
+        if self.shift_steps:  # one uniform centre offset per window, in 100 bp steps (CPU RNG: seeded)
+            shift = torch.randint(-self.shift_steps, self.shift_steps + 1, (len(idx),)).to(idx.device) * 100
+        x, s = self._inputs("train", idx, rev, shift)
+        y = self.norm_target.transform(self._windows("train").target(idx, rev, shift))
         pred = self.net(x, s)
         loss = self.loss_fn(pred, y)
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(idx))
