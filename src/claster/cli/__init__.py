@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "fuse",
     "benchmark",
     "attribute",
+    "qc",
     "report",
     "demo",
 )

@@ -9,6 +9,7 @@ Run directory layout::
       checkpoints/best.ckpt  best validation score so far
       logs/metrics.csv       training curves (train/loss, val/loss, val/pearson_binwise)
       model/                 the best model, self-describing (claster.model.checkpoint.save_model)
+      input_stats.json       training-split input distributions (claster.qc.training_stats)
       train_summary.json     best step, best validation score, wall time, sample counts, versions
 """
 
@@ -289,6 +290,15 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     return out
 
 
+def _input_stats(store, train_genes: pd.DataFrame, out: Path) -> dict:
+    """Training-store statistics (claster.qc.training_stats), also written to ``RUN/input_stats.json``."""
+    from claster.qc import training_stats
+
+    stats = training_stats(store, train_genes)
+    write_config_json(stats, out / "input_stats.json")
+    return stats
+
+
 def _make_last_checkpoint_cls():
     from lightning.pytorch.callbacks import Callback
 
@@ -354,6 +364,8 @@ def _export_best(out, plan, best_cb, store, config, model_config, normalisation,
         "global_step": int(trainer.global_step),
         "metrics": metrics,
         "versions": versions(),
+        # training-split input distributions: the shift check and --match-scale of predict/evaluate/...
+        "input_stats": _input_stats(store, samples["train"], out),
     }
     save_model(out / "model", net.cpu(), model_config, extra, overwrite=True)
     summary = {
