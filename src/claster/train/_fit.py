@@ -290,12 +290,17 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
     return out
 
 
-def _input_stats(store, train_genes: pd.DataFrame, out: Path) -> dict:
-    """Training-store statistics (claster.qc.training_stats), also written to ``RUN/input_stats.json``."""
+def _input_stats(store, out: Path) -> dict:
+    """Training-split input statistics (claster.qc.training_stats over every usable training gene, not
+    only a --max-train-samples subset), also written to ``RUN/input_stats.json``."""
     from claster.qc import training_stats
 
-    stats = training_stats(store, train_genes)
-    write_config_json(stats, out / "input_stats.json")
+    genes = store.genes
+    from claster.io.writers import atomic_path
+
+    stats = training_stats(store, genes[genes["usable"].astype(bool) & (genes["split"] == "train")])
+    with atomic_path(out / "input_stats.json") as tmp:
+        tmp.write_text(json.dumps(stats, indent=1))
     return stats
 
 
@@ -365,7 +370,7 @@ def _export_best(out, plan, best_cb, store, config, model_config, normalisation,
         "metrics": metrics,
         "versions": versions(),
         # training-split input distributions: the shift check and --match-scale of predict/evaluate/...
-        "input_stats": _input_stats(store, samples["train"], out),
+        "input_stats": _input_stats(store, out),
     }
     save_model(out / "model", net.cpu(), model_config, extra, overwrite=True)
     summary = {
