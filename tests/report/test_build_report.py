@@ -143,8 +143,8 @@ def test_qc_warnings_name_each_problem(fake_run, tmp_path):
     assert "Track ATAC was declared missing" in actions
     assert "(chr17)" in actions  # not marked complete
     assert "ICE weights" not in actions and "computed ICE weights itself" in qc  # a note, not an action
-    assert actions.count("<li>") == 3  # missing ATAC, incomplete build, ATAC coverage 0 %
-    assert "QC verdict:</b> 3 issue(s) need action" in qc
+    assert actions.count("<li>") == 2  # missing ATAC (not again as 0 % coverage), incomplete build
+    assert "QC verdict:</b> 2 issue(s) need action" in qc
     # fills: one table, a row per track with fills, a column per chromosome, the total last
     fills = page.table_with("track")
     assert fills[0] == ["track", "chr1", "chr4", "chr17", "total"]

@@ -173,6 +173,13 @@ class Predictor:
             )
         return w.to(self.device)
 
+    def store_tracks(self, store, chrom: str) -> np.ndarray:
+        """(T, n_bins) float32 raw tracks of ``chrom`` as this model sees them (after any --match-scale)."""
+        self.input_check(store)
+        arr = np.asarray(store.tracks(chrom), dtype=np.float32)
+        scale = self._scales.get(str(store.path))
+        return scale.apply(arr) if scale is not None else arr
+
     # ------------------------------------------------------------------ prediction
     @torch.no_grad()
     def predict_raw(self, landscape: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:

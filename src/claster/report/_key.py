@@ -216,8 +216,10 @@ def qc_verdict(manifest: Mapping | None, genes_summary: Mapping | None, qc: Mapp
                 actions.append(f"{len(bad)} chromosome(s) are not marked complete ({', '.join(bad[:8])}"
                                f"{'…' if len(bad) > 8 else ''}); the build was interrupted: re-run `claster "
                                "prepare` to resume it.")
+        declared_missing = {str(t.get("name")) for t in manifest.get("tracks") or []
+                            if isinstance(t, Mapping) and t.get("missing")}
         for name, cov in _coverage(manifest).items():
-            if cov < 0.5:
+            if cov < 0.5 and name not in declared_missing:  # a declared-missing track is reported above
                 label = "the target" if name == "__target__" else f"track {name}"
                 actions.append(f"{label} has data in only {cov:.0%} of the bins of its worst chromosome; check "
                                "the input file covers the genome.")
