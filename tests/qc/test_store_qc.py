@@ -46,12 +46,11 @@ def _binned_from_bigwig(path: Path, chrom: str, length: int) -> np.ndarray:
 
 
 def test_track_qc_matches_the_source_bigwig(sim_dir, sim_store):
-    from claster.qc import store_qc
+    from claster.qc import track_qc
     from claster.store import open_store
 
     store = open_store(sim_store)
-    q = store_qc(store)
-    rows = {(r["track"], r["chrom"]): r for r in q["tracks"]}
+    rows = {(r["track"], r["chrom"]): r for r in track_qc(store, store.genes[store.genes["usable"].astype(bool)])}
     assert len(rows) == len(store.track_names) * len(store.chroms)
     chrom, track = "chr1", "H3K27ac"
     length = store.chrom_sizes[chrom]
