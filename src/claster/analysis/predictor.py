@@ -227,7 +227,7 @@ class Predictor:
             "output_bins": self.output_bins,
             "structure": self.structure,
             "match_scale": self.match_scale,
-            "input_checks": list(self._input_checks.values()),
+            "has_input_stats": self.input_stats is not None,
         }
 
 

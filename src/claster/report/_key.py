@@ -321,7 +321,7 @@ def _store_qc_tables(qc: Mapping, chroms: Sequence[str], qc_dir: Path | None) ->
                      .replace("<th>worst</th>", "<th>lowest</th>"))
     if qc_dir is not None:
         for png, cap in (("track_quantiles.png", "<b>Track distributions.</b> Signal quantiles of each track in the "
-                          "store (solid) and in the model's training inputs (dashed), 50 % to 99.99 %."),
+                          "store (solid) and in the model's training inputs (dashed), from the 0 % to the 99.99 % level (log scale)."),
                          ("decay_contacts.png", "<b>Contact decay.</b> Mean log10 contact against separation per "
                           "chromosome; the dashed line is the training store's mean.")):
             if (qc_dir / png).is_file():
