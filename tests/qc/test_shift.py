@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from shifted import shifted_genome
 
 FACTORS = {"H3K27ac": 4.0, "ATAC": 0.3}
@@ -26,9 +25,20 @@ def tiny_run(sim_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from claster.train import fit
 
     out = tmp_path_factory.mktemp("qc_run") / "run"
-    cfg = TrainConfig(store=str(sim_store), out=str(out), context_bins=201, output_bins=19, batch_size=16,
-                      max_steps=4, max_train_samples=32, warmup_steps=2, val_check_steps=4, lr=1e-3, seed=1,
-                      threads=1)
+    cfg = TrainConfig(
+        store=str(sim_store),
+        out=str(out),
+        context_bins=201,
+        output_bins=19,
+        batch_size=16,
+        max_steps=4,
+        max_train_samples=32,
+        warmup_steps=2,
+        val_check_steps=4,
+        lr=1e-3,
+        seed=1,
+        threads=1,
+    )
     fit(cfg, progress=False)
     return out
 
@@ -93,7 +103,9 @@ def test_warning_fires_for_exactly_the_two_shifted_tracks(tiny_run, sim_store, s
     for name, f in FACTORS.items():
         (m,) = [m for m in msgs if m.startswith(f"{name} in ")]
         row = next(r for r in check["tracks"] if r["track"] == name)
-        assert f"is {row['promoter_ratio']:.2g}x the training scale at promoters" in m and "--match-scale" in m
+        assert (
+            f"is {row['promoter_ratio']:.2g}x the training scale at promoters" in m and "--match-scale" in m
+        )
         # ratio to the training split ~ the factor (chromosome-to-chromosome variation is small)
         assert row["promoter_ratio"] == pytest.approx(f, rel=0.15)
 
@@ -121,16 +133,34 @@ def test_match_scale_restores_the_training_scale(tiny_run, sim_store, shifted_st
         med = _promoter_medians(shifted, usable)
         for name in shifted.track_names:  # rescaled promoter medians equal the training ones
             assert med[name] * f[name] == pytest.approx(train[name]["promoter_median"], rel=1e-5)
-        assert f["H3K27ac"] == pytest.approx(1 / 4, rel=0.15) and f["ATAC"] == pytest.approx(1 / 0.3, rel=0.15)
+        assert f["H3K27ac"] == pytest.approx(1 / 4, rel=0.15) and f["ATAC"] == pytest.approx(
+            1 / 0.3, rel=0.15
+        )
 
 
-def test_evaluate_cli_warns_once_per_shifted_track_and_records_match_scale(cli, tiny_run, shifted_store, tmp_path):
-    code, _, err = cli(["evaluate", "--run", tiny_run, "--store", shifted_store, "--out", tmp_path / "e", "-q"])
+def test_evaluate_cli_warns_once_per_shifted_track_and_records_match_scale(
+    cli, tiny_run, shifted_store, tmp_path
+):
+    code, _, err = cli(
+        ["evaluate", "--run", tiny_run, "--store", shifted_store, "--out", tmp_path / "e", "-q"]
+    )
     assert code == 0, err
     lines = [ln for ln in err.splitlines() if ln.startswith("warning: ") and "training scale" in ln]
     assert len(lines) == 2 and {ln.split()[1] for ln in lines} == set(FACTORS)
-    code, _, err = cli(["evaluate", "--run", tiny_run, "--store", shifted_store, "--out", tmp_path / "m", "-q",
-                        "--match-scale", "promoter-median"])
+    code, _, err = cli(
+        [
+            "evaluate",
+            "--run",
+            tiny_run,
+            "--store",
+            shifted_store,
+            "--out",
+            tmp_path / "m",
+            "-q",
+            "--match-scale",
+            "promoter-median",
+        ]
+    )
     assert code == 0, err
     assert "training scale" not in err
     m = json.loads((tmp_path / "m" / "metrics.json").read_text())
@@ -146,14 +176,41 @@ def test_an_older_run_warns_that_the_check_is_unavailable(cli, tiny_run, sim_sto
     payload = torch.load(old / "model" / "model.pt", weights_only=True)
     del payload["extra"]["input_stats"]
     torch.save(payload, old / "model" / "model.pt")
-    code, _, err = cli(["predict", "--run", old, "--store", sim_store, "--chrom", "chr4", "--out",
-                        tmp_path / "p", "-q", "--no-bigwig"])
+    code, _, err = cli(
+        [
+            "predict",
+            "--run",
+            old,
+            "--store",
+            sim_store,
+            "--chrom",
+            "chr4",
+            "--out",
+            tmp_path / "p",
+            "-q",
+            "--no-bigwig",
+        ]
+    )
     assert code == 0, err
     assert "distribution-shift check is unavailable" in err
     code, _, err = cli(["qc", sim_store, "--run", old, "--out", tmp_path / "q"])
     assert code == 0 and "unavailable" in err
-    code, _, err = cli(["predict", "--run", old, "--store", sim_store, "--chrom", "chr4", "--out",
-                        tmp_path / "p2", "-q", "--match-scale", "quantile"])
+    code, _, err = cli(
+        [
+            "predict",
+            "--run",
+            old,
+            "--store",
+            sim_store,
+            "--chrom",
+            "chr4",
+            "--out",
+            tmp_path / "p2",
+            "-q",
+            "--match-scale",
+            "quantile",
+        ]
+    )
     assert code == 1 and err.startswith("error: ") and "--match-scale none" in err
 
 

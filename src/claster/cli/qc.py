@@ -65,7 +65,9 @@ def warning_lines(command):
 @app.command("qc")
 def qc_cmd(
     store: Path = typer.Argument(..., help="Store directory from `claster prepare`."),
-    run: Path = typer.Option(None, "--run", help="Run directory from `claster train`: compare the store with its training inputs."),
+    run: Path = typer.Option(
+        None, "--run", help="Run directory from `claster train`: compare the store with its training inputs."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (qc.json, qc.tsv, figures)."),
 ) -> None:
     """Input QC of a store: coverage, gaps, quantiles, promoters, target, contacts; shift against a model."""

@@ -31,8 +31,14 @@ def plot_track_quantiles(levels: Sequence[float], curves: Mapping[str, Mapping[s
         for j, (label, q) in enumerate(curves[name].items()):
             y = np.asarray([np.nan if v is None else v for v in q], dtype=np.float64)[keep]
             y = np.where(y > 0, y, np.nan)
-            ax.plot(x, y, color=f"C{j}", lw=1.6 if label == "training" else 1.2,
-                    ls="--" if label == "training" else "-", label=label)
+            ax.plot(
+                x,
+                y,
+                color=f"C{j}",
+                lw=1.6 if label == "training" else 1.2,
+                ls="--" if label == "training" else "-",
+                label=label,
+            )
         ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
         ax.set_xticks([0.3, 1, 2, 3])

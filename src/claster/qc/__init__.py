@@ -77,8 +77,10 @@ def store_distribution(store) -> dict:
     """
     import hashlib
 
-    key = (str(Path(store.path).resolve()),
-           hashlib.sha256((Path(store.path) / "manifest.json").read_bytes()).hexdigest())
+    key = (
+        str(Path(store.path).resolve()),
+        hashlib.sha256((Path(store.path) / "manifest.json").read_bytes()).hexdigest(),
+    )
     if key not in _DIST_CACHE:
         genes = store.genes[store.genes["usable"].astype(bool)]
         _DIST_CACHE[key] = track_distribution(store, store.chroms, genes)
@@ -95,17 +97,25 @@ def store_qc(store, input_stats: dict | None = None) -> dict:
     """
     genes = store.genes
     usable = genes[genes["usable"].astype(bool)]
-    out: dict = {"store": str(store.path), "track_names": list(store.track_names), "chroms": list(store.chroms),
-                 "thresholds": {"gap_min_bp": GAP_MIN_BINS * store.track_bin_bp,
-                                "promoter_flank_bp": PROMOTER_FLANK_BP,
-                                "near_zero_fraction_of_q99": NEAR_ZERO_FRACTION,
-                                "shift_ratio_limit": RATIO_LIMIT}}
+    out: dict = {
+        "store": str(store.path),
+        "track_names": list(store.track_names),
+        "chroms": list(store.chroms),
+        "thresholds": {
+            "gap_min_bp": GAP_MIN_BINS * store.track_bin_bp,
+            "promoter_flank_bp": PROMOTER_FLANK_BP,
+            "near_zero_fraction_of_q99": NEAR_ZERO_FRACTION,
+            "shift_ratio_limit": RATIO_LIMIT,
+        },
+    }
     out["tracks"] = track_qc(store, usable)
     out["target"] = target_qc(store, genes)
     out["contacts"] = {}
     for kind in ("contacts", "pchic"):
         if store.has(kind):
-            out["contacts"][kind] = [contact_qc(store, c, kind) for c in store.manifest[kind].get("chroms", [])]
+            out["contacts"][kind] = [
+                contact_qc(store, c, kind) for c in store.manifest[kind].get("chroms", [])
+            ]
     out["distribution"] = store_distribution(store)
     if input_stats is not None:
         out["shift"] = compare_to_training(out["distribution"], input_stats)
@@ -122,19 +132,28 @@ def verdict(q: dict) -> dict:
             actions.append(shift_warning(r, "the store"))
     low = [r for r in q.get("tracks", []) if r.get("coverage") is not None and r["coverage"] < 0.5]
     for r in low:
-        actions.append(f"{r['track']} on {r['chrom']} has data in only {r['coverage']:.0%} of bins; check the input bigWig")
+        actions.append(
+            f"{r['track']} on {r['chrom']} has data in only {r['coverage']:.0%} of bins; "
+            "check the input bigWig"
+        )
     nz = q.get("target", {}).get("near_zero_fraction")
     if nz is not None and nz > 0.5:
         actions.append(f"{nz:.0%} of usable genes have a near-zero target profile; check the target track")
     for kind, rows in q.get("contacts", {}).items():
         for r in rows:
             if r.get("missing_fraction") is not None and r["missing_fraction"] > 0.5:
-                actions.append(f"{kind} on {r['chrom']}: {r['missing_fraction']:.0%} of window pixels are missing")
+                actions.append(
+                    f"{kind} on {r['chrom']}: {r['missing_fraction']:.0%} of window pixels are missing"
+                )
     if "shift" not in q:
         line = "inputs look usable" if not actions else f"{len(actions)} issue(s) need attention"
         line += " (no model given: distribution shift not checked)"
     else:
-        line = "inputs match the training distribution" if not actions else f"{len(actions)} issue(s) need attention"
+        line = (
+            "inputs match the training distribution"
+            if not actions
+            else f"{len(actions)} issue(s) need attention"
+        )
     return {"line": line, "actions": actions, "ok": not actions}
 
 
@@ -143,11 +162,25 @@ def qc_table(q: dict) -> pd.DataFrame:
     rows = [{"kind": "track", **r} for r in q["tracks"]]
     rows += [{"kind": "target", **r} for r in q["target"]["chroms"]]
     for kind, crow in q.get("contacts", {}).items():
-        rows += [{"kind": kind, "track": kind, "chrom": r["chrom"], "missing_fraction": r["missing_fraction"],
-                  "decay_slope": r["slope"]} for r in crow]
+        rows += [
+            {
+                "kind": kind,
+                "track": kind,
+                "chrom": r["chrom"],
+                "missing_fraction": r["missing_fraction"],
+                "decay_slope": r["slope"],
+            }
+            for r in crow
+        ]
     for r in q.get("shift", []):
-        rows.append({"kind": "shift", "track": r["track"], "chrom": "all",
-                     **{k: v for k, v in r.items() if k != "track"}})
+        rows.append(
+            {
+                "kind": "shift",
+                "track": r["track"],
+                "chrom": "all",
+                **{k: v for k, v in r.items() if k != "track"},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -203,8 +236,10 @@ def load_input_stats(run) -> dict | None:
 
 def unavailable_message(run) -> str:
     """The warning for a run without training statistics (an older run)."""
-    return (f"the run {run} carries no training-input statistics (it predates them); the "
-            "distribution-shift check is unavailable; retrain with this claster to enable it")
+    return (
+        f"the run {run} carries no training-input statistics (it predates them); the "
+        "distribution-shift check is unavailable; retrain with this claster to enable it"
+    )
 
 
 def _figures(q: dict, out: Path) -> list[str]:
@@ -214,9 +249,13 @@ def _figures(q: dict, out: Path) -> list[str]:
     paths = []
     dist = q["distribution"]
     train = q.get("training")
-    curves = {name: {"store": d["quantiles"], **({"training": train["tracks"][name]["quantiles"]}
-                                                 if train and name in train["tracks"] else {})}
-              for name, d in dist["tracks"].items()}
+    curves = {
+        name: {
+            "store": d["quantiles"],
+            **({"training": train["tracks"][name]["quantiles"]} if train and name in train["tracks"] else {}),
+        }
+        for name, d in dist["tracks"].items()
+    }
     save_figure(plot_track_quantiles(dist["levels"], curves), out / "track_quantiles.png")
     paths.append(str(out / "track_quantiles.png"))
     for kind, rows in q.get("contacts", {}).items():

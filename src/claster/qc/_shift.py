@@ -66,14 +66,22 @@ def compare_to_training(store_dist: dict, training: dict) -> list[dict]:
     ``input_stats``). Tracks missing from either side are reported with ``shifted`` None.
     """
     if list(store_dist["levels"]) != list(training["levels"]):
-        raise InputError("the store statistics and the model's training statistics use different quantile "
-                         "levels; recompute them with the same claster version")
+        raise InputError(
+            "the store statistics and the model's training statistics use different quantile "
+            "levels; recompute them with the same claster version"
+        )
     rows = []
     for name, tr in training["tracks"].items():
         new = store_dist["tracks"].get(name)
-        row = {"track": name, "train_promoter_median": tr.get("promoter_median"),
-               "store_promoter_median": None if new is None else new.get("promoter_median"),
-               "promoter_ratio": None, "qq_distance": None, "shifted": None, "reason": ""}
+        row = {
+            "track": name,
+            "train_promoter_median": tr.get("promoter_median"),
+            "store_promoter_median": None if new is None else new.get("promoter_median"),
+            "promoter_ratio": None,
+            "qq_distance": None,
+            "shifted": None,
+            "reason": "",
+        }
         if new is None:
             row["reason"] = "track absent from the store"
             rows.append(row)
@@ -102,11 +110,19 @@ def shift_warning(row: dict, store_label: str) -> str:
     """The one-line warning for a shifted track (``row`` from :func:`compare_to_training`)."""
     r, q = row.get("promoter_ratio"), row.get("qq_distance")
     if r is not None and not (1 / RATIO_LIMIT <= r <= RATIO_LIMIT):
-        what = f"{r:.2g}x the training scale at promoters" if r >= 0.095 else f"{r:.1e}x the training scale at promoters"
+        what = (
+            f"{r:.2g}x the training scale at promoters"
+            if r >= 0.095
+            else f"{r:.1e}x the training scale at promoters"
+        )
     else:
-        what = f"{2 ** q:.2g}x off the training distribution (quantile distance)" if q is not None else "shifted"
-    return (f"{row['track']} in {store_label} is {what}; predictions may be biased; "
-            "see claster qc, or pass --match-scale")
+        what = (
+            f"{2**q:.2g}x off the training distribution (quantile distance)" if q is not None else "shifted"
+        )
+    return (
+        f"{row['track']} in {store_label} is {what}; predictions may be biased; "
+        "see claster qc, or pass --match-scale"
+    )
 
 
 def warn_shifts(rows: list[dict], store_label: str) -> list[str]:
@@ -185,7 +201,9 @@ def _quantile_knots(levels, src_q, dst_q) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def match_scale(store_dist: dict, training: dict, method: str, track_names: list[str] | None = None) -> ScaleMatch:
+def match_scale(
+    store_dist: dict, training: dict, method: str, track_names: list[str] | None = None
+) -> ScaleMatch:
     """The :class:`ScaleMatch` that maps a new store's tracks onto the training distribution.
 
     Parameters
@@ -199,7 +217,9 @@ def match_scale(store_dist: dict, training: dict, method: str, track_names: list
         ``quantile`` (per-track quantile mapping).
     """
     if method not in MATCH_SCALE_METHODS:
-        raise InputError(f"--match-scale {method!r} is not known; use one of {', '.join(MATCH_SCALE_METHODS)}")
+        raise InputError(
+            f"--match-scale {method!r} is not known; use one of {', '.join(MATCH_SCALE_METHODS)}"
+        )
     names = list(track_names or training["tracks"])
     sm = ScaleMatch(method, names)
     if method == "none":

@@ -62,7 +62,9 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def promoter_means(values: np.ndarray, tss_bp: np.ndarray, bin_bp: int, flank_bp: int = PROMOTER_FLANK_BP) -> np.ndarray:
+def promoter_means(
+    values: np.ndarray, tss_bp: np.ndarray, bin_bp: int, flank_bp: int = PROMOTER_FLANK_BP
+) -> np.ndarray:
     """(G,) float64 mean of ``values`` ((N,) per ``bin_bp`` bin) over ``[tss - flank, tss + flank)``.
 
     The bin range is ``[(tss - flank) // bin_bp, (tss + flank) // bin_bp)``, clipped to the chromosome.
@@ -89,8 +91,14 @@ def zero_runs(values: np.ndarray, min_bins: int = GAP_MIN_BINS) -> np.ndarray:
     return lengths[lengths >= min_bins].astype(np.int64)
 
 
-def track_distribution(store, chroms: Iterable[str], genes: pd.DataFrame, *,
-                       levels: Iterable[float] = CURVE_LEVELS, max_bins: int = MAX_QUANTILE_BINS) -> dict:
+def track_distribution(
+    store,
+    chroms: Iterable[str],
+    genes: pd.DataFrame,
+    *,
+    levels: Iterable[float] = CURVE_LEVELS,
+    max_bins: int = MAX_QUANTILE_BINS,
+) -> dict:
     """Per track: the quantile curve over the bins of ``chroms`` and the promoter values of ``genes``.
 
     Returns ``{"levels": [...], "chroms": [...], "n_genes": G, "tracks": {name: {"quantiles": [...],
@@ -119,7 +127,9 @@ def track_distribution(store, chroms: Iterable[str], genes: pd.DataFrame, *,
         sample = np.concatenate(cols[t]) if cols[t] else np.zeros(0)
         pm = np.concatenate(prom[t]) if prom[t] else np.zeros(0)
         per_track[name] = {
-            "quantiles": [_f(x) for x in (np.quantile(sample, levels) if len(sample) else [np.nan] * len(levels))],
+            "quantiles": [
+                _f(x) for x in (np.quantile(sample, levels) if len(sample) else [np.nan] * len(levels))
+            ],
             "promoter_median": _f(np.median(pm)) if len(pm) else None,
             "promoter_mean": _f(pm.mean()) if len(pm) else None,
             "genome_mean": _f(sums[t] / n_bins) if n_bins else None,
@@ -176,19 +186,24 @@ def track_qc(store, genes: pd.DataFrame) -> list[dict]:
             empty = fills.get(name, {}).get(c)
             gmean = float(v.mean(dtype=np.float64)) if n else np.nan
             qs = np.quantile(v[:: max(1, -(-n // MAX_QUANTILE_BINS))], QC_LEVELS) if n else [np.nan] * 4
-            rows.append({
-                "track": name, "chrom": c, "n_bins": int(n),
-                "coverage": _f(1 - empty / n) if empty is not None and n else None,
-                "n_gaps": int(len(runs)), "gap_bp": int(runs.sum()) * bin_bp,
-                "largest_gap_bp": int(runs.max()) * bin_bp if len(runs) else 0,
-                "zero_fraction": _f((v == 0).mean()) if n else None,
-                **{f"q{_pct(q)}": _f(x) for q, x in zip(QC_LEVELS, qs, strict=True)},
-                "genome_mean": _f(gmean),
-                "n_promoters": int(len(pm)),
-                "promoter_median": _f(np.median(pm)) if len(pm) else None,
-                "promoter_mean": _f(pm.mean()) if len(pm) else None,
-                "promoter_enrichment": _f(pm.mean() / gmean) if len(pm) and gmean > 0 else None,
-            })
+            rows.append(
+                {
+                    "track": name,
+                    "chrom": c,
+                    "n_bins": int(n),
+                    "coverage": _f(1 - empty / n) if empty is not None and n else None,
+                    "n_gaps": int(len(runs)),
+                    "gap_bp": int(runs.sum()) * bin_bp,
+                    "largest_gap_bp": int(runs.max()) * bin_bp if len(runs) else 0,
+                    "zero_fraction": _f((v == 0).mean()) if n else None,
+                    **{f"q{_pct(q)}": _f(x) for q, x in zip(QC_LEVELS, qs, strict=True)},
+                    "genome_mean": _f(gmean),
+                    "n_promoters": int(len(pm)),
+                    "promoter_median": _f(np.median(pm)) if len(pm) else None,
+                    "promoter_mean": _f(pm.mean()) if len(pm) else None,
+                    "promoter_enrichment": _f(pm.mean() / gmean) if len(pm) and gmean > 0 else None,
+                }
+            )
     return rows
 
 
@@ -217,10 +232,16 @@ def target_qc(store, genes: pd.DataFrame) -> dict:
         n = len(v)
         empty = fills.get(c)
         qs = np.quantile(v[:: max(1, -(-n // MAX_QUANTILE_BINS))], QC_LEVELS) if n else [np.nan] * 4
-        rows.append({"track": "target", "chrom": c, "n_bins": int(n),
-                     "coverage": _f(1 - empty / n) if empty is not None and n else None,
-                     "zero_fraction": _f((v == 0).mean()) if n else None,
-                     **{f"q{_pct(q)}": _f(x) for q, x in zip(QC_LEVELS, qs, strict=True)}})
+        rows.append(
+            {
+                "track": "target",
+                "chrom": c,
+                "n_bins": int(n),
+                "coverage": _f(1 - empty / n) if empty is not None and n else None,
+                "zero_fraction": _f((v == 0).mean()) if n else None,
+                **{f"q{_pct(q)}": _f(x) for q, x in zip(QC_LEVELS, qs, strict=True)},
+            }
+        )
         samples.append(v[:: max(1, -(-n // (MAX_QUANTILE_BINS // max(1, len(store.chroms)))))])
     allv = np.concatenate(samples) if samples else np.zeros(0)
     q99 = float(np.quantile(allv, 0.99)) if len(allv) else 0.0
@@ -237,9 +258,13 @@ def target_qc(store, genes: pd.DataFrame) -> dict:
         k = int((peak < thr).sum()) if thr > 0 else int((peak == 0).sum())
         near += k
         by_chrom[str(c)] = _f(k / len(grp))
-    return {"chroms": rows, "near_zero_threshold": _f(thr), "n_usable_genes": int(len(usable)),
-            "near_zero_fraction": _f(near / len(usable)) if len(usable) else None,
-            "near_zero_by_chrom": by_chrom}
+    return {
+        "chroms": rows,
+        "near_zero_threshold": _f(thr),
+        "n_usable_genes": int(len(usable)),
+        "near_zero_fraction": _f(near / len(usable)) if len(usable) else None,
+        "near_zero_by_chrom": by_chrom,
+    }
 
 
 def contact_qc(store, chrom: str, kind: str = "contacts", *, max_rows: int = 20_000) -> dict:
@@ -267,10 +292,15 @@ def contact_qc(store, chrom: str, kind: str = "contacts", *, max_rows: int = 20_
     sel = (sep_bp > 0) & np.isfinite(decay)
     slope = np.polyfit(np.log10(sep_bp[sel]), decay[sel], 1)[0] if sel.sum() >= 2 else np.nan
     n_inside = int(inside.sum())
-    return {"chrom": chrom, "kind": kind, "resolution_bp": int(res),
-            "missing_fraction": _f(((~ok) & inside).sum() / n_inside) if n_inside else None,
-            "slope": _f(slope), "separation_bp": sep_bp.astype(int).tolist(),
-            "decay": [_f(x) for x in decay]}
+    return {
+        "chrom": chrom,
+        "kind": kind,
+        "resolution_bp": int(res),
+        "missing_fraction": _f(((~ok) & inside).sum() / n_inside) if n_inside else None,
+        "slope": _f(slope),
+        "separation_bp": sep_bp.astype(int).tolist(),
+        "decay": [_f(x) for x in decay],
+    }
 
 
 def _mean_decay(rows: list[dict]) -> dict:
@@ -282,6 +312,10 @@ def _mean_decay(rows: list[dict]) -> dict:
     sel = (sep > 0) & np.isfinite(decay)
     slope = np.polyfit(np.log10(sep[sel]), decay[sel], 1)[0] if sel.sum() >= 2 else np.nan
     miss = [r["missing_fraction"] for r in rows if r["missing_fraction"] is not None]
-    return {"resolution_bp": rows[0]["resolution_bp"], "separation_bp": rows[0]["separation_bp"],
-            "decay": [_f(x) for x in decay], "slope": _f(slope),
-            "missing_fraction": _f(np.mean(miss)) if miss else None}
+    return {
+        "resolution_bp": rows[0]["resolution_bp"],
+        "separation_bp": rows[0]["separation_bp"],
+        "decay": [_f(x) for x in decay],
+        "slope": _f(slope),
+        "missing_fraction": _f(np.mean(miss)) if miss else None,
+    }

@@ -23,8 +23,11 @@ __all__ = ["MAX_CHROM_COLUMNS", "key_results", "qc_html", "qc_verdict", "trainin
 MAX_CHROM_COLUMNS = 8
 # SPEC §5 / §7: the paper's numbers next to ours.
 PAPER_PREDICT = ("paper: landscape (mESC, chr4)", 0.8852, 0.7814, 0.8859, 0.9275)
-PAPER_LINKS = (("paper: RNA model (K562 CRISPRi)", 0.241, 0.67), ("paper: distance", 0.485, None),
-               ("paper: random", 0.164, None))
+PAPER_LINKS = (
+    ("paper: RNA model (K562 CRISPRi)", 0.241, 0.67),
+    ("paper: distance", 0.485, None),
+    ("paper: random", 0.164, None),
+)
 
 
 def _json(path: Path) -> Any:
@@ -54,13 +57,29 @@ def _predict_rows(layout) -> list[tuple]:
             ms = (m.get("input_check") or {}).get("match_scale") or {}
             if ms.get("method") not in (None, "none"):
                 label += f" (match-scale {ms['method']})"
-            rows.append((label, m.get("binwise_pearson"), m.get("binwise_spearman"), m.get("gene_pearson"),
-                         m.get("gene_spearman"), m.get("n_samples")))
+            rows.append(
+                (
+                    label,
+                    m.get("binwise_pearson"),
+                    m.get("binwise_spearman"),
+                    m.get("gene_pearson"),
+                    m.get("gene_spearman"),
+                    m.get("n_samples"),
+                )
+            )
     for name, folder in layout.baselines.items():
         m = _json(folder / "metrics.json")
         if isinstance(m, Mapping):
-            rows.append((f"baseline: {name}", m.get("binwise_pearson"), m.get("binwise_spearman"),
-                         m.get("gene_pearson"), m.get("gene_spearman"), m.get("n_samples")))
+            rows.append(
+                (
+                    f"baseline: {name}",
+                    m.get("binwise_pearson"),
+                    m.get("binwise_spearman"),
+                    m.get("gene_pearson"),
+                    m.get("gene_spearman"),
+                    m.get("n_samples"),
+                )
+            )
     if rows:
         rows.append(((PAPER_PREDICT[0], "paper"), *[(v, "paper") for v in PAPER_PREDICT[1:]], None))
     return rows
@@ -93,8 +112,10 @@ def _link_rows(layout) -> list[tuple]:
     for b in sorted(baselines, key=lambda k: (order.index(k) if k in order else 0, k)):
         rows.append((f"baseline: {b}", baselines[b], None, None))
     if rows:
-        rows += [((label, "paper"), (auprc, "paper"), None, (closest, "paper") if closest else None)
-                 for label, auprc, closest in PAPER_LINKS]
+        rows += [
+            ((label, "paper"), (auprc, "paper"), None, (closest, "paper") if closest else None)
+            for label, auprc, closest in PAPER_LINKS
+        ]
     return rows
 
 
@@ -122,13 +143,26 @@ def _input_rows(layout, verdict: dict) -> list[tuple]:
         rows.append(("input track", name, files, cov.get(name), status))
     target = manifest.get("target")
     if isinstance(target, Mapping):
-        files = ", ".join(Path(str(s.get("path", "?"))).name for s in target.get("sources") or []
-                          if isinstance(s, Mapping)) or "—"
+        files = (
+            ", ".join(
+                Path(str(s.get("path", "?"))).name
+                for s in target.get("sources") or []
+                if isinstance(s, Mapping)
+            )
+            or "—"
+        )
         rows.append(("target", target.get("name", "target"), files, cov.get("__target__"), "ok"))
     c = manifest.get("contacts")
     if isinstance(c, Mapping):
-        rows.append(("contacts", f"{fmt_value(c.get('resolution_bp'))} bp", Path(str(c.get("source", "?")).split("::")[0]).name,
-                     None, "ok"))
+        rows.append(
+            (
+                "contacts",
+                f"{fmt_value(c.get('resolution_bp'))} bp",
+                Path(str(c.get("source", "?")).split("::")[0]).name,
+                None,
+                "ok",
+            )
+        )
     return rows
 
 
@@ -138,16 +172,32 @@ def key_results(layout, verdict: dict) -> str:
     rows = _predict_rows(layout)
     if rows:
         parts.append('<h3 id="key-predict">How well does each model predict?</h3>')
-        parts.append(table(("model", "bin-wise Pearson", "bin-wise Spearman", "gene Pearson", "gene Spearman",
-                            "test genes"), rows, cls="key"))
+        parts.append(
+            table(
+                (
+                    "model",
+                    "bin-wise Pearson",
+                    "bin-wise Spearman",
+                    "gene Pearson",
+                    "gene Spearman",
+                    "test genes",
+                ),
+                rows,
+                cls="key",
+            )
+        )
     rows = _link_rows(layout)
     if rows:
         parts.append('<h3 id="key-links">How well do its links recover the truth?</h3>')
-        parts.append(table(("scorer", "AUPRC", "AUROC", "most-affected gene is the closest"), rows, cls="key"))
+        parts.append(
+            table(("scorer", "AUPRC", "AUROC", "most-affected gene is the closest"), rows, cls="key")
+        )
     rows = _input_rows(layout, verdict)
     if rows:
         parts.append('<h3 id="key-inputs">What were the inputs, and their QC verdict?</h3>')
-        parts.append(table(("kind", "name", "files", "coverage (min over chromosomes)", "QC"), rows, cls="key"))
+        parts.append(
+            table(("kind", "name", "files", "coverage (min over chromosomes)", "QC"), rows, cls="key")
+        )
         parts.append(_verdict_html(verdict))
     return "".join(parts)
 
@@ -164,20 +214,34 @@ def _coverage(manifest: Mapping) -> dict[str, float]:
     raw = _num((manifest.get("target") or {}).get("raw_bin_bp")) or 20
     for name, by_chrom in (fills.get("tracks_empty_bins") or {}).items():
         if isinstance(by_chrom, Mapping):
-            vals = [1 - _num(n) / math.ceil(sizes[c] / bin_bp) for c, n in by_chrom.items()
-                    if c in sizes and _num(n) is not None]
+            vals = [
+                1 - _num(n) / math.ceil(sizes[c] / bin_bp)
+                for c, n in by_chrom.items()
+                if c in sizes and _num(n) is not None
+            ]
             if vals:
                 out[name] = min(vals)
     tgt = fills.get("target_empty_bins")
     if isinstance(tgt, Mapping):
-        vals = [1 - _num(n) / math.ceil(sizes[c] / raw) for c, n in tgt.items() if c in sizes and _num(n) is not None]
+        vals = [
+            1 - _num(n) / math.ceil(sizes[c] / raw)
+            for c, n in tgt.items()
+            if c in sizes and _num(n) is not None
+        ]
         if vals:
             out["__target__"] = min(vals)
     return out
 
 
-def _chrom_table(header0: str, values: Mapping[str, Mapping[str, Any]], chroms: Sequence[str], *,
-                 total_label: str = "total", agg: str = "sum", digits: int = 0) -> str:
+def _chrom_table(
+    header0: str,
+    values: Mapping[str, Mapping[str, Any]],
+    chroms: Sequence[str],
+    *,
+    total_label: str = "total",
+    agg: str = "sum",
+    digits: int = 0,
+) -> str:
     """Rows = the keys of ``values`` (tracks), columns = chromosomes (at most :data:`MAX_CHROM_COLUMNS`,
     the others summed or minimised into one column) then an overall column."""
     shown = list(chroms[:MAX_CHROM_COLUMNS])
@@ -206,34 +270,47 @@ def qc_verdict(manifest: Mapping | None, genes_summary: Mapping | None, qc: Mapp
     if isinstance(manifest, Mapping):
         for t in manifest.get("tracks") or []:
             if isinstance(t, Mapping) and t.get("missing"):
-                actions.append(f"Track {t.get('name')} was declared missing: it is stored as zeros, so the model "
-                               "sees a constant row for it.")
+                actions.append(
+                    f"Track {t.get('name')} was declared missing: it is stored as zeros, so the model "
+                    "sees a constant row for it."
+                )
         chroms = [str(c) for c in manifest.get("chroms") or []]
         complete = manifest.get("complete_chroms")
         if isinstance(complete, list):
             bad = [c for c in chroms if c not in set(map(str, complete))]
             if bad:
-                actions.append(f"{len(bad)} chromosome(s) are not marked complete ({', '.join(bad[:8])}"
-                               f"{'…' if len(bad) > 8 else ''}); the build was interrupted: re-run `claster "
-                               "prepare` to resume it.")
-        declared_missing = {str(t.get("name")) for t in manifest.get("tracks") or []
-                            if isinstance(t, Mapping) and t.get("missing")}
+                actions.append(
+                    f"{len(bad)} chromosome(s) are not marked complete ({', '.join(bad[:8])}"
+                    f"{'…' if len(bad) > 8 else ''}); the build was interrupted: re-run `claster "
+                    "prepare` to resume it."
+                )
+        declared_missing = {
+            str(t.get("name"))
+            for t in manifest.get("tracks") or []
+            if isinstance(t, Mapping) and t.get("missing")
+        }
         for name, cov in _coverage(manifest).items():
             if cov < 0.5 and name not in declared_missing:  # a declared-missing track is reported above
                 label = "the target" if name == "__target__" else f"track {name}"
-                actions.append(f"{label} has data in only {cov:.0%} of the bins of its worst chromosome; check "
-                               "the input file covers the genome.")
+                actions.append(
+                    f"{label} has data in only {cov:.0%} of the bins of its worst chromosome; check "
+                    "the input file covers the genome."
+                )
         for key, label in (("contacts", "contacts"), ("pchic", "promoter-capture Hi-C")):
             c = manifest.get(key)
             if isinstance(c, Mapping) and str(c.get("balancing", "")).lower().startswith("ice computed"):
-                info.append(f"The {label} file had no balancing weights; claster computed ICE weights itself.")
+                info.append(
+                    f"The {label} file had no balancing weights; claster computed ICE weights itself."
+                )
     for split, n_ok in (genes_summary or {}).get("usable_by_split", {}).items():
         if n_ok == 0:
             actions.append(f"The {split} split has no usable genes; choose other --test-chroms/--val-chroms.")
     frac = (genes_summary or {}).get("unusable_fraction")
     if frac is not None and frac > 0.10:
-        info.append(f"{frac:.0%} of genes are unusable (windows off the chromosome or without contacts); "
-                    "see the reasons above.")
+        info.append(
+            f"{frac:.0%} of genes are unusable (windows off the chromosome or without contacts); "
+            "see the reasons above."
+        )
     if isinstance(qc, Mapping):
         for r in qc.get("shift") or []:
             if r.get("shifted"):
@@ -243,13 +320,18 @@ def qc_verdict(manifest: Mapping | None, genes_summary: Mapping | None, qc: Mapp
         actions += [shift_warning(r, "the store") for r in qc.get("shift") or [] if r.get("shifted")]
         nz = (qc.get("target") or {}).get("near_zero_fraction")
         if nz is not None and nz > 0.5:
-            actions.append(f"{nz:.0%} of usable genes have a near-zero target profile; check the target track.")
+            actions.append(
+                f"{nz:.0%} of usable genes have a near-zero target profile; check the target track."
+            )
     if actions:
         line = f"{len(actions)} issue(s) need action (listed below)."
     else:
         line = "No issue needs action: every input track is present and covers its chromosomes"
-        line += (", and the inputs match the model's training distribution." if isinstance(qc, Mapping)
-                 and "shift" in qc else ".")
+        line += (
+            ", and the inputs match the model's training distribution."
+            if isinstance(qc, Mapping) and "shift" in qc
+            else "."
+        )
     return {"line": line, "actions": actions, "info": info, "shifted": shifted}
 
 
@@ -259,7 +341,8 @@ def _verdict_html(verdict: dict) -> str:
 
 
 def qc_html(manifest: Mapping, verdict: dict, qc: Mapping | None, qc_dir: Path | None) -> str:
-    """The aggregated QC block: verdict, actions, one track x chromosome table per kind of note, ``claster qc``."""
+    """The aggregated QC block: verdict, actions, one track x chromosome table per kind of note,
+    ``claster qc`` results."""
     parts = [_verdict_html(verdict)]
     if verdict["actions"]:
         parts.append('<ul class="qc">' + "".join(f"<li>{esc(a)}</li>" for a in verdict["actions"]) + "</ul>")
@@ -287,11 +370,36 @@ def _store_qc_tables(qc: Mapping, chroms: Sequence[str], qc_dir: Path | None) ->
     shift = qc.get("shift") or []
     if shift:
         parts.append("<h4>Inputs against the model's training inputs (<code>claster qc --run</code>)</h4>")
-        rows = [(r["track"], r.get("train_promoter_median"), r.get("store_promoter_median"), r.get("promoter_ratio"),
-                 r.get("qq_distance"), ("shifted", "bad") if r.get("shifted") else ("ok", "good")) for r in shift]
-        parts.append(table(("track", "training promoter median", "store promoter median", "ratio",
-                            "quantile distance (log2)", "verdict"), rows, digits=3))
-    by_kind: dict[str, dict[str, dict[str, Any]]] = {"coverage": {}, "largest gap (kbp)": {}, "promoter / genome mean": {}}
+        rows = [
+            (
+                r["track"],
+                r.get("train_promoter_median"),
+                r.get("store_promoter_median"),
+                r.get("promoter_ratio"),
+                r.get("qq_distance"),
+                ("shifted", "bad") if r.get("shifted") else ("ok", "good"),
+            )
+            for r in shift
+        ]
+        parts.append(
+            table(
+                (
+                    "track",
+                    "training promoter median",
+                    "store promoter median",
+                    "ratio",
+                    "quantile distance (log2)",
+                    "verdict",
+                ),
+                rows,
+                digits=3,
+            )
+        )
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {
+        "coverage": {},
+        "largest gap (kbp)": {},
+        "promoter / genome mean": {},
+    }
     for r in qc.get("tracks") or []:
         t, c = str(r.get("track")), str(r.get("chrom"))
         by_kind["coverage"].setdefault(t, {})[c] = r.get("coverage")
@@ -300,15 +408,24 @@ def _store_qc_tables(qc: Mapping, chroms: Sequence[str], qc_dir: Path | None) ->
         by_kind["promoter / genome mean"].setdefault(t, {})[c] = r.get("promoter_enrichment")
     if by_kind["coverage"]:
         parts.append("<h4>Coverage: fraction of 100 bp bins with data (<code>claster qc</code>)</h4>")
-        parts.append(_chrom_table("track", by_kind["coverage"], chroms, total_label="lowest", agg="min", digits=4))
+        parts.append(
+            _chrom_table("track", by_kind["coverage"], chroms, total_label="lowest", agg="min", digits=4)
+        )
         parts.append("<h4>Signal at promoters (TSS ±1 kbp) over the genome mean</h4>")
-        parts.append(_chrom_table("track", by_kind["promoter / genome mean"], chroms, total_label="lowest",
-                                  agg="min", digits=2))
+        parts.append(
+            _chrom_table(
+                "track", by_kind["promoter / genome mean"], chroms, total_label="lowest", agg="min", digits=2
+            )
+        )
     tgt = qc.get("target") or {}
     if tgt.get("near_zero_fraction") is not None:
-        parts.append(note(f"Target: {fmt_value(tgt['near_zero_fraction'] * 100, digits=1)} % of "
-                          f"{tgt.get('n_usable_genes')} usable genes have a near-zero profile (peak below "
-                          f"{fmt_value(tgt.get('near_zero_threshold'), digits=3)})."))
+        parts.append(
+            note(
+                f"Target: {fmt_value(tgt['near_zero_fraction'] * 100, digits=1)} % of "
+                f"{tgt.get('n_usable_genes')} usable genes have a near-zero profile (peak below "
+                f"{fmt_value(tgt.get('near_zero_threshold'), digits=3)})."
+            )
+        )
     crow = []
     for kind, rows in (qc.get("contacts") or {}).items():
         miss = {str(r["chrom"]): r.get("missing_fraction") for r in rows}
@@ -317,13 +434,25 @@ def _store_qc_tables(qc: Mapping, chroms: Sequence[str], qc_dir: Path | None) ->
         crow.append((f"{kind}: decay slope", slope))
     if crow:
         parts.append("<h4>Contacts: fraction of missing window pixels, distance-decay slope</h4>")
-        parts.append(_chrom_table("measure", dict(crow), chroms, total_label="worst", agg="min", digits=3)
-                     .replace("<th>worst</th>", "<th>lowest</th>"))
+        parts.append(
+            _chrom_table("measure", dict(crow), chroms, total_label="worst", agg="min", digits=3).replace(
+                "<th>worst</th>", "<th>lowest</th>"
+            )
+        )
     if qc_dir is not None:
-        for png, cap in (("track_quantiles.png", "<b>Track distributions.</b> Signal quantiles of each track in the "
-                          "store (solid) and in the model's training inputs (dashed), from the 0 % to the 99.99 % level (log scale)."),
-                         ("decay_contacts.png", "<b>Contact decay.</b> Mean log10 contact against separation per "
-                          "chromosome; the dashed line is the training store's mean.")):
+        for png, cap in (
+            (
+                "track_quantiles.png",
+                "<b>Track distributions.</b> Signal quantiles of each track in the "
+                "store (solid) and in the model's training inputs (dashed), from the 0 % to the 99.99 % "
+                "level (log scale).",
+            ),
+            (
+                "decay_contacts.png",
+                "<b>Contact decay.</b> Mean log10 contact against separation per "
+                "chromosome; the dashed line is the training store's mean.",
+            ),
+        ):
             if (qc_dir / png).is_file():
                 parts.append(figure_html(qc_dir / png, caption=cap, max_px=900))
     return "".join(parts)
@@ -342,9 +471,11 @@ def training_text(runs: Mapping[str, Path]) -> str:
         if not isinstance(tc, Mapping):
             missing.append(name)
             continue
-        bits = [f"learning rate {fmt_value(tc.get('lr'), trim=True)}",
-                f"a {fmt_value(tc.get('warmup_steps'))}-step linear warm-up",
-                f"batch {fmt_value(tc.get('batch_size'))}"]
+        bits = [
+            f"learning rate {fmt_value(tc.get('lr'), trim=True)}",
+            f"a {fmt_value(tc.get('warmup_steps'))}-step linear warm-up",
+            f"batch {fmt_value(tc.get('batch_size'))}",
+        ]
         stop = []
         if tc.get("max_minutes"):
             stop.append(f"{fmt_value(tc['max_minutes'], trim=True)} minutes")
@@ -356,14 +487,21 @@ def training_text(runs: Mapping[str, Path]) -> str:
         if stop:
             text += "; stopped at the first of " + ", ".join(stop)
         if tc.get("context_bins"):
-            text += f"; {fmt_value(tc['context_bins'])} input bins, {fmt_value(tc.get('output_bins'))} output bins"
+            n_in, n_out = fmt_value(tc["context_bins"]), fmt_value(tc.get("output_bins"))
+            text += f"; {n_in} input bins, {n_out} output bins"
         recipes.setdefault(text, []).append(name)
     out = []
     for text, names in recipes.items():
-        who = "Every variant is" if len(names) == len(runs) and len(runs) > 1 else (", ".join(names) + (" is" if len(names) == 1 else " are"))
+        who = (
+            "Every variant is"
+            if len(names) == len(runs) and len(runs) > 1
+            else (", ".join(names) + (" is" if len(names) == 1 else " are"))
+        )
         out.append(f"{who} trained with {text}.")
     if missing:
         out.append(f"The training settings of {', '.join(missing)} were not found (config.json).")
-    out.append("Training uses the training chromosomes only; the checkpoint with the best validation bin-wise "
-               "Pearson r is kept (SPEC §4).")
+    out.append(
+        "Training uses the training chromosomes only; the checkpoint with the best validation bin-wise "
+        "Pearson r is kept (SPEC §4)."
+    )
     return " ".join(out)
