@@ -117,14 +117,14 @@ def _optional_abc(store, genome: Path, chrom: str):
     Expected signature: ``abc_links(store, elements: DataFrame, *, chrom: str) -> links DataFrame`` with the
     ``claster link`` columns (``chr, start, end, TargetGene, score``).
     """
-    for mod in ("claster.link.abc", "claster.analysis.abc"):
+    for mod in ("claster.link.abc",):
         try:
             m = __import__(mod, fromlist=["abc_links"])
         except ImportError:
             continue
         fn = getattr(m, "abc_links", None)
         if fn is not None:
-            from claster.analysis.scan import read_elements
+            from claster.perturb import read_elements
 
             return fn(store, read_elements(genome / "enhancers.bed"), chrom=chrom)
     return None
@@ -143,8 +143,8 @@ def run_world(
 ) -> list[dict]:
     import torch
 
-    from claster.analysis.baselines import linear_baseline
-    from claster.analysis.crispr import (
+    from claster.evaluate import linear_baseline
+    from claster.link import (
         benchmark_links,
         check_links,
         metrics_json,
@@ -152,11 +152,11 @@ def run_world(
         score_truth_pairs,
         truth_from_simulation,
     )
-    from claster.analysis.evaluate import evaluate
-    from claster.analysis.fusion import fit_fused_score
-    from claster.analysis.linking import links_table, primary_target_summary, read_links_tsv, write_links_tsv
-    from claster.analysis.predictor import Predictor
-    from claster.analysis.scan import perturb_scan, read_elements
+    from claster.evaluate import evaluate
+    from claster.link import fit_fused_score
+    from claster.link import links_table, primary_target_summary, read_links_tsv, write_links_tsv
+    from claster.predict import Predictor
+    from claster.perturb import perturb_scan, read_elements
     from claster.config import load_config
     from claster.config.prepare import PrepareConfig
     from claster.config.train import TrainConfig

@@ -54,7 +54,18 @@ SPLIT_CHROMS = {"train": "chr1", "val": "chr17", "test": "chr4"}
 CHROM_SIZES = {"chr1": 3_000_000, "chr4": 2_000_000, "chr17": 1_500_000}
 
 
-def write_store(store: Path) -> None:
+def extra_chroms(n_chroms: int) -> dict[str, int]:
+    """The three split chromosomes plus ``n_chroms - 3`` more training chromosomes (chr5, chr6, ...)."""
+    sizes = dict(CHROM_SIZES)
+    for i in range(max(0, n_chroms - 3)):
+        sizes[f"chr{5 + i}"] = 1_000_000
+    return sizes
+
+
+def write_store(store: Path, n_chroms: int = 3) -> None:
+    sizes = extra_chroms(n_chroms)
+    chroms = list(sizes)
+    n100 = {c: -(-n // 100) for c, n in sizes.items()}
     manifest = {
         "format": "claster-store", "format_version": 1, "claster_version": "0.1.0",
         "created": "2026-01-02T03:04:05+00:00",
@@ -75,11 +86,15 @@ def write_store(store: Path) -> None:
                      "band_bins": 640, "balancing": "ICE computed by claster", "log_floor": 1e-14,
                      "rotated_cache": True},
         "pchic": None,
-        "chrom_sizes": CHROM_SIZES,
-        "chroms": ["chr1", "chr4", "chr17"],
+        "chrom_sizes": sizes,
+        "chroms": chroms,
         "splits": {"test": ["chr4"], "val": ["chr17"]},
-        "complete_chroms": ["chr1", "chr4"],
-        "fills": {"tracks": {"H3K27ac": 123, "H3K4me3": 0}, "target": 0},
+        "complete_chroms": [c for c in chroms if c != "chr17"],
+        # ATAC is declared missing (every bin filled); H3K27ac has a few empty bins on each chromosome
+        "fills": {"tracks_empty_bins": {"ATAC": dict(n100), "H3K4me3": {c: 0 for c in chroms},
+                                        "H3K27ac": {c: 123 + i for i, c in enumerate(chroms)},
+                                        "H3K27me3": {c: 0 for c in chroms}},
+                  "target_empty_bins": {c: 0 for c in chroms}},
         "config": {"tracks": {"ATAC": None, "H3K4me3": "k4me3.bw"}, "target": ["euseq.bw"], "annotation": "g.gtf"},
     }
     write_json(store / "manifest.json", manifest)
@@ -111,8 +126,13 @@ def write_metrics_csv(path: Path, *, n_steps: int = 60, val_every: int = 20, see
     return {"best_r": best[0], "best_step": best[1]}
 
 
+TRAIN_CONFIG = {"lr": 0.0005, "warmup_steps": 100, "batch_size": 32, "max_minutes": 6.0, "max_steps": None,
+                "epochs": 120, "context_bins": 10001, "output_bins": 401}
+
+
 def write_run(run: Path, variant: str, seed: int) -> dict:
     best = write_metrics_csv(run / "logs" / "metrics.csv", seed=seed)
+    write_json(run / "config.json", {"train": {**TRAIN_CONFIG, "variant": variant}, "model": {}})
     write_json(run / "train_summary.json", {
         "variant": variant, "best_val_pearson_binwise": best["best_r"], "global_step": 60,
         "epochs_completed": 3, "wall_seconds": 12.5, "n_train_genes": 37, "n_val_genes": 9, "interrupted": False,
@@ -138,8 +158,19 @@ LOCALITY = [("ATAC", 1500, 6000, 25000, 4000), ("H3K4me3", 800, 3500, 18000, 250
             ("H3K27ac", 2100, 9000, 41000, 7000), ("H3K27me3", 5000, 30000, 120000, 15000)]
 
 
-def build_fake_run(root: Path) -> dict:
-    """Write every kind of file the report reads under ``root``; returns facts for the assertions."""
+BASELINE_METRICS = {
+    "linear": {"binwise_pearson": 0.2304, "binwise_spearman": 0.1539, "gene_pearson": 0.878, "gene_spearman": 0.85,
+               "n_samples": 11},
+    "shuffled": {"binwise_pearson": 0.0933, "binwise_spearman": 0.0586, "gene_pearson": 0.3217,
+                 "gene_spearman": 0.2661, "n_samples": 11},
+}
+
+
+def build_fake_run(root: Path, n_chroms: int = 3) -> dict:
+    """Write every kind of file the report reads under ``root``; returns facts for the assertions.
+
+    ``n_chroms``: chromosomes in the store (>= 3); the QC section must not grow with it.
+    """
     facts: dict = {"pngs": []}
     write_json(root / "summary.json", {
         "demo": {"seconds": 812.4, "seed": 0},
@@ -149,7 +180,9 @@ def build_fake_run(root: Path) -> dict:
     })
     write_json(root / "genome" / "simulation.json", {"seed": 0, "preset": "small", "n_chroms": 3,
                                                       "enhancers_per_gene": 2.5, "chrom_sizes": CHROM_SIZES})
-    write_store(root / "store")
+    write_store(root / "store", n_chroms=n_chroms)
+    for name, m in BASELINE_METRICS.items():
+        write_json(root / "baselines" / name / "metrics.json", m)
     facts["runs"] = {v: write_run(root / "runs" / v, v, seed=i) for i, v in enumerate(VARIANTS)}
     for i, v in enumerate(VARIANTS):
         write_json(root / "eval" / v / "metrics.json", EVAL_METRICS[v])
@@ -159,7 +192,7 @@ def build_fake_run(root: Path) -> dict:
     for name in ("distance_effect", "profile_overlay", "rank_histogram"):
         facts["pngs"].append(tiny_png(root / "perturb" / "landscape" / f"{name}.png", seed=len(facts["pngs"])))
     write_json(root / "perturb" / "landscape" / "summary.json",
-               {"n_enhancers": 14, "n_active": 9, "closest_is_top_fraction": 0.6667})
+               {"n_enhancers": 14, "n_active": 9, "fraction_most_affected_is_closest": 0.6667})
     write_json(root / "benchmark" / "landscape" / "metrics.json", BENCH_METRICS)
     for name in ("pr_curve", "roc_curve"):
         facts["pngs"].append(tiny_png(root / "benchmark" / "landscape" / f"{name}.png", seed=len(facts["pngs"])))

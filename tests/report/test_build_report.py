@@ -124,22 +124,86 @@ def test_data_section_counts_genes_and_reasons(fake_run, tmp_path):
     reasons = {row[0]: row[1:] for row in page.table_with("reason a gene is unusable")[1:]}
     assert reasons["landscape window off chromosome"] == ["3", "0", "1", "4"]
     assert reasons["contact window off chromosome"] == ["0", "2", "0", "2"]
-    inputs = {row[1]: row for row in page.table_with("files")[1:]}
+    inputs = {row[1]: row for row in page.table_with("size (MB)")[1:]}
     assert inputs["ATAC"][4] == "missing (zeros)"
     assert inputs["H3K4me3"][2:4] == ["k4me3.bw", "2.5"]
     assert inputs["contacts"][2] == "microc.mcool::/resolutions/1600"
 
 
+def _qc_section(text: str) -> str:
+    qc = text[text.index('id="qc"'):]
+    return qc[: qc.index("</section>")]
+
+
 def test_qc_warnings_name_each_problem(fake_run, tmp_path):
     root, _ = fake_run
+    text, page = parse(build_report(root, tmp_path / "r.html"))
+    qc = _qc_section(text)
+    actions = qc[qc.index('<ul class="qc">'): qc.index("</ul>")]
+    assert "Track ATAC was declared missing" in actions
+    assert "(chr17)" in actions  # not marked complete
+    assert "ICE weights" not in actions and "computed ICE weights itself" in qc  # a note, not an action
+    assert actions.count("<li>") == 2  # missing ATAC (not again as 0 % coverage), incomplete build
+    assert "QC verdict:</b> 2 issue(s) need action" in qc
+    # fills: one table, a row per track with fills, a column per chromosome, the total last
+    fills = page.table_with("track")
+    assert fills[0] == ["track", "chr1", "chr4", "chr17", "total"]
+    rows = {r[0]: r[1:] for r in fills[1:]}
+    assert rows["H3K27ac"] == ["123", "124", "125", "372"]
+    assert "H3K4me3" not in rows  # no fill, no row
+    assert rows["ATAC"][0] == "30,000"  # 3 Mbp of 100 bp bins, all empty
+
+
+def test_qc_section_does_not_grow_with_the_number_of_chromosomes(tmp_path):
+    from fakerun import build_fake_run
+
+    counts = []
+    for n in (3, 24):
+        root = tmp_path / f"run{n}"
+        build_fake_run(root, n_chroms=n)
+        text, page = parse(build_report(root, tmp_path / f"r{n}.html"))
+        qc = _qc_section(text)
+        counts.append(sum(qc.count(tag) for tag in ("<tr", "<li", "<p", "<h4", "<table")))
+        assert len(page.table_with("track")[0]) <= 8 + 3  # chromosome columns are capped
+    assert counts[0] == counts[1]
+
+
+def test_the_first_section_answers_the_questions_first(fake_run, tmp_path):
+    from fakerun import BASELINE_METRICS
+
+    root, _ = fake_run
+    text, page = parse(build_report(root, tmp_path / "r.html"))
+    overview = text[text.index('<section id="overview"'): text.index("</section>")]
+    # the metric table comes first, before the steps table and the collapsed summary dump
+    assert overview.index('id="key-predict"') < overview.index('id="key-links"') < overview.index('id="key-inputs"')
+    assert overview.index('id="key-inputs"') < overview.index('<details id="summary-dump">')
+    first_table = page.tables[0]
+    assert first_table[0][:5] == ["model", "bin-wise Pearson", "bin-wise Spearman", "gene Pearson", "gene Spearman"]
+    rows = {r[0]: r[1:] for r in first_table[1:]}
+    for v in VARIANTS:
+        m = EVAL_METRICS[v]
+        assert rows[f"claster {v}"][:4] == [f"{m[k]:.4f}" for k in ("binwise_pearson", "binwise_spearman",
+                                                                    "gene_pearson", "gene_spearman")]
+    for name, m in BASELINE_METRICS.items():
+        assert rows[f"baseline: {name}"][0] == f"{m['binwise_pearson']:.4f}"
+    assert rows["paper: landscape (mESC, chr4)"][:4] == ["0.8852", "0.7814", "0.8859", "0.9275"]
+    links = {r[0]: r[1:] for r in page.tables[1][1:]}
+    assert links["claster landscape"] == ["0.6123", "0.8345", "0.6667"]
+    assert links["baseline: distance"][0] == "0.7001" and links["baseline: random"][0] == "0.1250"
+    inputs = {r[1]: r for r in page.tables[2][1:]}
+    assert inputs["ATAC"][4] == "missing: stored as zeros" and inputs["H3K4me3"][4] == "ok"
+    # the summary.json dump is kept, collapsed
+    dump = overview[overview.index('<details id="summary-dump">'):]
+    assert "812.4" in dump and "<details open" not in overview
+
+
+def test_training_text_comes_from_the_runs_config(fake_run, tmp_path):
+    root, _ = fake_run
     text, _ = parse(build_report(root, tmp_path / "r.html"))
-    qc = text[text.index('id="qc"'):]
-    qc = qc[:qc.index("</ul>")]
-    assert "Track ATAC was declared missing" in qc
-    assert "computed ICE weights itself" in qc
-    assert "tracks.H3K27ac = 123" in qc
-    assert "H3K4me3 = 0" not in qc  # zero fills are not warnings
-    assert "(chr17)" in qc  # not marked complete
+    training = text[text.index('<section id="training"'):]
+    lead = training[: training.index("</p>")]
+    assert "a 100-step linear warm-up" in lead and "batch 32" in lead and "learning rate 0.0005" in lead
+    assert "2,000" not in lead and "6 minutes" in lead
 
 
 def test_training_section_matches_the_curves(fake_run, tmp_path):
@@ -160,19 +224,19 @@ def test_training_section_matches_the_curves(fake_run, tmp_path):
 def test_evaluation_benchmark_and_attribution_tables(fake_run, tmp_path):
     root, _ = fake_run
     _, page = parse(build_report(root, tmp_path / "r.html"))
-    ev = {r[0]: r for r in page.table_with("bin-wise Pearson")[1:]}
+    ev = {r[0]: r for r in next(t for t in page.tables if t and t[0][:2] == ["variant", "split"])[1:]}
     for v in VARIANTS:
         m = EVAL_METRICS[v]
         assert ev[v][3:7] == [f"{m['binwise_pearson']:.4f}", f"{m['paper_binwise_pearson']:.4f}",
                               f"{m['binwise_spearman']:.4f}", f"{m['paper_binwise_spearman']:.4f}"]
     assert ev["landscape"][8] == "0.8859" and ev["landscape"][10] == "0.9275"  # SPEC §5 gene-level
     assert ev["microc_rotated"][8] == "—"
-    bench = {r[0]: r[1:] for r in page.table_with("AUPRC")[1:]}
+    bench = {r[0]: r[1:] for r in page.table_with("precision at 70 % recall")[1:]}
     assert bench["claster (landscape)"] == [f"{BENCH_METRICS[k]:.4f}" for k in ("auprc", "auroc",
                                                                                 "precision_at_70_recall")]
     assert bench["distance baseline"][0] == "0.7001"
     assert bench["random baseline"][0] == "0.1250"
-    loc = {r[0]: r[1:] for r in page.table_with("track")[1:] if r[0] in {t[0] for t in LOCALITY}}
+    loc = {r[0]: r[1:] for r in page.table_with("50 % of mass within (kbp)")[1:] if r[0] in {t[0] for t in LOCALITY}}
     for track, *bp in LOCALITY:
         assert loc[track] == [f"{x / 1000:.1f}" for x in bp]
 

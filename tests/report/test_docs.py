@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ("index.md", "user-guide.md", "perturbation.md", "attribution.md", "api.md", "architecture.md",
+PAGES = ("index.md", "qc.md", "user-guide.md", "perturbation.md", "attribution.md", "api.md", "architecture.md",
          "comparison.md", "store-format.md", "cli.md", "config.md")
 
 

@@ -63,7 +63,7 @@ def _train(store: Path, out: Path, shuffle: bool) -> Path:
 
 
 def test_beats_shuffled_targets_on_another_world(other_world, tmp_path):
-    from claster.analysis.predictor import Predictor
+    from claster.predict import Predictor
     from claster.store import open_store
 
     genome, store_dir = other_world

@@ -219,7 +219,7 @@ def test_warmup_callback_at_train_start():
 @pytest.mark.filterwarnings("always::claster.errors.ClasterWarning")
 def test_log1p_run_warns_once_saves_its_transforms_and_predicts_through_them(
         cli, sim_store: Path, tmp_path: Path):
-    from claster.analysis.predictor import Predictor
+    from claster.predict import Predictor
 
     out = tmp_path / "run"
     code, _, err = cli(["train", "--store", sim_store, "--out", out, "--context-bins", "201", "--output-bins", "19",

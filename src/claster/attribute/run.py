@@ -31,26 +31,30 @@ def _standardised_batches(predictor, windows, idx: np.ndarray, batch_size: int):
         yield {"landscape": x, "structure": s}
 
 
-def attribute(run, store_path, config, *, out, device: str = "cpu", progress: bool = True) -> dict:
-    """Run SPEC §8 attribution for ``config`` (an :class:`AttributionConfig`); returns the summary."""
-    from claster.attribute.ig import (
+def attribute(run, store_path, config, *, out, device: str = "cpu", progress: bool = True,
+              match_scale: str = "none") -> dict:
+    """Run SPEC §8 attribution for ``config`` (an :class:`AttributionConfig`); returns the summary.
+
+    ``match_scale`` ("none", "promoter-median", "quantile") rescales the store's tracks onto the
+    training distribution first; the summary records it under ``input_check``.
+    """
+    from claster.attribute.ig import integrated_gradients, mean_attributions
+    from claster.attribute.maps import (
         attribution_to_bigwig,
-        integrated_gradients,
         landscape_locality_map,
         locality_stats,
-        mean_attributions,
         square_map,
         structure_map,
     )
-    from claster.predict import Predictor
     from claster.io.writers import write_tsv
+    from claster.predict import Predictor
     from claster.plots import save_figure
     from claster.plots.attribution import plot_locality_profile, plot_square_map, plot_structure_map
     from claster.store import open_store
 
     started = time.perf_counter()
     store = open_store(store_path)
-    predictor = Predictor(run, device=device)
+    predictor = Predictor(run, device=device, match_scale=match_scale)
     predictor.check_store(store)
     genes = store.genes[store.genes["usable"].astype(bool)]
     rng = np.random.default_rng(config.seed)
@@ -142,6 +146,7 @@ def attribute(run, store_path, config, *, out, device: str = "cpu", progress: bo
         "variant": predictor.variant, "wall_seconds": round(time.perf_counter() - started, 2),
         "windows_per_second": round(n_samples / (time.perf_counter() - started), 4),
         "locality": stats.to_dict(orient="records"), "bigwigs": bigwigs,
+        "input_check": predictor.input_check(store),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "fuse",
     "benchmark",
     "attribute",
+    "qc",
     "report",
     "demo",
 )

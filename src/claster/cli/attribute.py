@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 
 from claster.cli._app import app
+from claster.cli.qc import match_scale_option, warning_lines
 
 
 @app.command("attribute")
+@warning_lines
 def attribute_cmd(
     run: Path = typer.Option(..., "--run", help="Run directory from `claster train`."),
     store: Path = typer.Option(..., "--store", help="Store directory from `claster prepare`."),
@@ -27,6 +29,7 @@ def attribute_cmd(
     bigwig_genes: str = typer.Option(None, "--bigwig-genes", help="Comma-separated genes whose attribution tracks are written as bigWig."),
     seed: int = typer.Option(None, "--seed", help="Seed of the subsets and the jitter. [default: 0]"),
     device: str = typer.Option("cpu", "--device", help="Torch device.", show_default=True),
+    match_scale: str = match_scale_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Attribute a trained model's predictions to its inputs (integrated gradients, SPEC §8)."""
@@ -43,6 +46,7 @@ def attribute_cmd(
         batch_size=batch_size, jitter=jitter, seed=seed,
         bigwig_genes=bigwig_genes.split(",") if bigwig_genes else None,
     )
-    summary = attribute(run, store, cfg, out=out, device=device, progress=not quiet)
+    summary = attribute(run, store, cfg, out=out, device=device, progress=not quiet,
+                        match_scale=match_scale)
     typer.echo(f"attributed {summary['n_samples']} windows x {summary['n_output_bins']} output bins; "
                f"locality in {out / 'locality.tsv'}")

@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 
 from claster.cli._app import app
+from claster.cli.qc import match_scale_option, warning_lines
 
 
 @app.command("evaluate")
+@warning_lines
 def evaluate_cmd(
     run: Path = typer.Option(..., "--run", help="Run directory from `claster train`."),
     store: Path = typer.Option(..., "--store", help="Store directory from `claster prepare`."),
@@ -19,13 +21,15 @@ def evaluate_cmd(
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
     plot_genes: str = typer.Option(None, "--plot-genes", help="Comma-separated genes for the profile figure (default: chosen by expression)."),
     compare: list[Path] = typer.Option(None, "--compare", help="Other evaluation directories to compare in a bar chart (repeatable)."),
+    match_scale: str = match_scale_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Evaluate a trained run: bin-wise and gene-level Pearson/Spearman (SPEC §5)."""
     from claster.evaluate import compare_runs, evaluate
 
     metrics = evaluate(run, store, split=split, out=out, device=device, batch_size=batch_size,
-                       plot_genes=plot_genes.split(",") if plot_genes else None, progress=not quiet)
+                       plot_genes=plot_genes.split(",") if plot_genes else None, progress=not quiet,
+                       match_scale=match_scale)
     if compare:
         compare_runs([out, *compare], out / "comparison.png")
     typer.echo(

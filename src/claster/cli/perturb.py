@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 
 from claster.cli._app import app
+from claster.cli.qc import match_scale_option, warning_lines
 
 
 @app.command("perturb")
+@warning_lines
 def perturb_cmd(
     run: Path = typer.Option(..., "--run", help="Run directory from `claster train`."),
     store: Path = typer.Option(..., "--store", help="Store directory from `claster prepare`."),
@@ -31,6 +33,7 @@ def perturb_cmd(
     precision: str = typer.Option(None, "--precision", help="Lightning precision, e.g. bf16-mixed."),
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing effects.tsv in OUT."),
+    match_scale: str = match_scale_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Perturb the chromatin in silico and write per (element, gene) effects."""
@@ -45,7 +48,7 @@ def perturb_cmd(
     if (out / "effects.tsv").exists() and not force and not worker:
         raise InputError(f"{out / 'effects.tsv'} exists; pass --force to overwrite it")
     st = open_store(store)
-    predictor = Predictor(run, device=device)
+    predictor = Predictor(run, device=device, match_scale=match_scale)
     gene_list = [g.strip() for g in genes.split(",") if g.strip()] if genes else None
     if spec is not None:
         from claster.perturb import load_perturb_spec
@@ -72,6 +75,7 @@ def perturb_cmd(
         )
         if result is None:  # a DDP worker: rank 0 writes
             return
+    result.summary["input_check"] = predictor.input_check(st)  # the shift check and any --match-scale
     write_scan(result, out, save_profiles=save_profiles)
     s = result.summary
     typer.echo(f"{len(result.effects)} effect rows written to {out / 'effects.tsv'} ({s.get('wall_seconds')} s)")

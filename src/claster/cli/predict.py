@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 
 from claster.cli._app import app
+from claster.cli.qc import match_scale_option, warning_lines
 
 
 @app.command("predict")
+@warning_lines
 def predict_cmd(
     run: Path = typer.Option(..., "--run", help="Run directory from `claster train` (or its model/)."),
     store: Path = typer.Option(..., "--store", help="Store directory from `claster prepare`."),
@@ -22,6 +24,7 @@ def predict_cmd(
     device: str = typer.Option("cpu", "--device", help="Torch device for inference: cpu, cuda, cuda:1.", show_default=True),
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
     no_bigwig: bool = typer.Option(False, "--no-bigwig", help="Skip the predicted-signal bigWig."),
+    match_scale: str = match_scale_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Predict nascent transcription profiles (401 x 1 kbp) and write TSV + bigWig."""
@@ -30,5 +33,6 @@ def predict_cmd(
     summary = predict(
         run, store, genes=genes.split(",") if genes else None, chrom=chrom, regions=regions, tile_bp=tile_bp,
         all_genes=all_genes, out=out, device=device, batch_size=batch_size, bigwig=not no_bigwig, progress=not quiet,
+        match_scale=match_scale,
     )
     typer.echo(f"{summary['n_windows']} windows predicted; profiles in {out / 'profiles.tsv'}")

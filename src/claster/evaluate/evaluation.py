@@ -48,8 +48,13 @@ def _choose_genes(table: pd.DataFrame, n: int) -> list[int]:
 
 
 def evaluate(run, store_path, *, split: str = "test", out, device: str = "cpu", batch_size: int = 64,
-             plot_genes: list[str] | None = None, n_plot_genes: int = 4, progress: bool = True) -> dict:
-    """Evaluate a trained run on the usable forward samples of ``split``; returns the metrics dict."""
+             plot_genes: list[str] | None = None, n_plot_genes: int = 4, progress: bool = True,
+             match_scale: str = "none") -> dict:
+    """Evaluate a trained run on the usable forward samples of ``split``; returns the metrics dict.
+
+    ``match_scale`` ("none", "promoter-median", "quantile") rescales the store's tracks onto the
+    training distribution first; the metrics record it under ``input_check``.
+    """
     from claster.predict import Predictor
     from claster.io.writers import write_tsv
     from claster.plots import save_figure
@@ -59,7 +64,7 @@ def evaluate(run, store_path, *, split: str = "test", out, device: str = "cpu", 
     from claster.store import open_store
 
     store = open_store(store_path)
-    predictor = Predictor(run, device=device)
+    predictor = Predictor(run, device=device, match_scale=match_scale)
     predictor.check_store(store)
     genes = store.genes
     if split not in set(genes["split"]):
@@ -81,6 +86,7 @@ def evaluate(run, store_path, *, split: str = "test", out, device: str = "cpu", 
         "run": str(run),
         "paper_binwise_pearson": paper[0] if paper else None,
         "paper_binwise_spearman": paper[1] if paper else None,
+        "input_check": predictor.input_check(store),
     })
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -384,7 +384,7 @@ def perturb_with_spec(
     n = predictor.context_bins
     half_bp = (predictor.output_bins // 2) * TARGET_BIN_BP
     rows, profiles = [], {}
-    source = {c: np.asarray(store.tracks(c)) for c in sel["chrom"].unique()}
+    source = {c: predictor.store_tracks(store, c) for c in sel["chrom"].unique()}  # --match-scale applied
     started = time.perf_counter()
     for w, g in enumerate(sel.itertuples()):
         i = torch.tensor([w], device=gw.device)

@@ -43,10 +43,14 @@ class Predictor:
         A run directory from ``claster train`` (or its ``model/`` sub-directory).
     device
         Torch device for inference ("cpu", "cuda", "cuda:1").
+    match_scale
+        Rescale each input track of a store onto the training distribution before standardisation:
+        "none", "promoter-median" or "quantile" (see :func:`claster.qc.match_scale`).
     """
 
-    def __init__(self, run: str | Path, device: str | torch.device = "cpu") -> None:
+    def __init__(self, run: str | Path, device: str | torch.device = "cpu", match_scale: str = "none") -> None:
         from claster.data.transforms import normalisers_from_dict
+        from claster.qc import MATCH_SCALE_METHODS
         from claster.model.checkpoint import load_model
 
         self.model_dir = resolve_model_dir(run)
@@ -72,6 +76,12 @@ class Predictor:
         norms = normalisers_from_dict(self.normalisation)
         self.norm_landscape, self.norm_structure, self.norm_target = (
             norms["landscape"], norms["structure"], norms["target"])
+        if match_scale not in MATCH_SCALE_METHODS:
+            raise InputError(f"--match-scale {match_scale!r} is not known; use one of {', '.join(MATCH_SCALE_METHODS)}")
+        self.match_scale = match_scale
+        self.input_stats = extra.get("input_stats")  # training-split distributions (None: an older run)
+        self._input_checks: dict[str, dict] = {}  # store path -> record of the shift check
+        self._scales: dict[str, object] = {}  # store path -> claster.qc.ScaleMatch
 
     # ------------------------------------------------------------------ checks
     def check_store(self, store) -> None:
@@ -98,6 +108,43 @@ class Predictor:
                 ClasterWarning,
                 stacklevel=2,
             )
+        self.input_check(store)
+
+    def input_check(self, store) -> dict:
+        """Compare ``store``'s input distributions with the training ones (once per store).
+
+        Warns (:class:`ClasterWarning`, one line per track) for each shifted track when no scale
+        matching is asked, or once that the check is unavailable for a run without training
+        statistics. With ``match_scale`` the per-track rescaling is fitted here and applied by
+        :meth:`windows`. Returns the JSON-safe record that goes into every output's summary.
+        """
+        from claster.qc import compare_to_training, match_scale, store_distribution, unavailable_message, warn_shifts
+
+        key = str(store.path)
+        if key in self._input_checks:
+            return self._input_checks[key]
+        rec: dict = {"store": key, "available": self.input_stats is not None, "shifted_tracks": [],
+                     "match_scale": {"method": self.match_scale}}
+        if self.input_stats is None:
+            if self.match_scale != "none":
+                raise InputError(
+                    f"--match-scale {self.match_scale} needs the training statistics, which the run "
+                    f"{self.model_dir} lacks (it predates them); retrain it, or pass --match-scale none"
+                )
+            warnings.warn(unavailable_message(self.model_dir), ClasterWarning, stacklevel=3)
+        else:
+            dist = store_distribution(store)
+            rows = compare_to_training(dist, self.input_stats)
+            rec["tracks"] = rows
+            rec["shifted_tracks"] = [r["track"] for r in rows if r.get("shifted")]
+            if self.match_scale == "none":
+                rec["warnings"] = warn_shifts(rows, key)
+            else:
+                sm = match_scale(dist, self.input_stats, self.match_scale, self.track_names)
+                self._scales[key] = sm
+                rec["match_scale"] = sm.summary()
+        self._input_checks[key] = rec
+        return rec
 
     def windows(self, store, samples: pd.DataFrame, *, with_target: bool = False):
         """A :class:`GenomeWindows` for ``samples`` with this model's geometry, on this device.
@@ -111,6 +158,11 @@ class Predictor:
             store, samples, context_bins=self.context_bins, output_bins=self.output_bins,
             structure=self.structure, with_target=with_target,
         )
+        self.input_check(store)
+        scale = self._scales.get(str(store.path))
+        if scale is not None:  # --match-scale: rescale the raw tracks once, before any standardisation
+            tracks = w._tracks  # (T, N) raw track values of the selected chromosomes (zero pads included)
+            tracks.data = torch.from_numpy(scale.apply(tracks.data.cpu().numpy()))
         want = getattr(getattr(self.model, "config", None), "structure_shape", None)
         if want is not None and w.structure_shape is not None and tuple(want) != tuple(w.structure_shape):
             raise InputError(
@@ -119,6 +171,13 @@ class Predictor:
                 "resolution the model was trained on"
             )
         return w.to(self.device)
+
+    def store_tracks(self, store, chrom: str) -> np.ndarray:
+        """(T, n_bins) float32 raw tracks of ``chrom`` as this model sees them (after any --match-scale)."""
+        self.input_check(store)
+        arr = np.asarray(store.tracks(chrom), dtype=np.float32)
+        scale = self._scales.get(str(store.path))
+        return scale.apply(arr) if scale is not None else arr
 
     # ------------------------------------------------------------------ prediction
     @torch.no_grad()
@@ -166,6 +225,8 @@ class Predictor:
             "context_bins": self.context_bins,
             "output_bins": self.output_bins,
             "structure": self.structure,
+            "match_scale": self.match_scale,
+            "has_input_stats": self.input_stats is not None,
         }
 
 

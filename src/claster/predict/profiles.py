@@ -11,6 +11,7 @@ whose centre is nearest (the model is most accurate near the centre of its windo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -163,18 +164,22 @@ def write_prediction_bigwig(path: str | Path, samples: pd.DataFrame, profiles: n
 
 
 def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=None, all_genes: bool = False, out,
-            device: str = "cpu", batch_size: int = 64, bigwig: bool = True, progress: bool = True) -> dict:
-    """Predict and write ``out/profiles.tsv``, ``out/gene_body_means.tsv`` and ``out/predicted.bw``.
+            device: str = "cpu", batch_size: int = 64, bigwig: bool = True, progress: bool = True,
+            match_scale: str = "none") -> dict:
+    """Predict and write ``out/profiles.tsv``, ``out/gene_body_means.tsv``, ``out/predicted.bw`` and
+    ``out/summary.json``.
 
-    Returns a summary dict (counts and paths).
+    ``match_scale``: rescale the store's tracks onto the training distribution first ("none",
+    "promoter-median", "quantile"; :func:`claster.qc.match_scale`). Returns the summary dict (counts,
+    paths, the model and its input check, including what scale matching was applied).
     """
     from claster.data.body import gene_body_means
+    from claster.io.writers import atomic_path, write_tsv
     from claster.predict.predictor import Predictor
-    from claster.io.writers import write_tsv
     from claster.store import open_store
 
     store = open_store(store_path)
-    predictor = Predictor(run, device=device)
+    predictor = Predictor(run, device=device, match_scale=match_scale)
     samples = select_windows(store, genes=genes, chrom=chrom, regions=regions, tile_bp=tile_bp, all_genes=all_genes)
     profiles = predict_profiles(predictor, store, samples, batch_size=batch_size, progress=progress)
     out = Path(out)
@@ -185,4 +190,8 @@ def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=No
     write_tsv(means, out / "gene_body_means.tsv")
     if bigwig:
         write_prediction_bigwig(out / "predicted.bw", samples, profiles, store.chrom_sizes)
-    return {"n_windows": len(samples), "out": str(out), "model": predictor.summary()}
+    summary = {"n_windows": len(samples), "out": str(out), "model": predictor.summary(),
+               "input_check": predictor.input_check(store)}
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, default=str))
+    return summary

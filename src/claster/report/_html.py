@@ -212,6 +212,9 @@ def note(text: str, *, kind: str = "info") -> str:
 
 
 CSS = """
+p.verdict { padding: 8px 12px; border-radius: 6px; background: #e8f5ec; border-left: 4px solid var(--good); }
+p.verdict.warn { background: var(--warnbg); border-left-color: var(--warn); }
+table.chroms td, table.chroms th { white-space: nowrap; }
 :root { --fg:#1f2430; --muted:#5b6475; --line:#d9dee7; --accent:#1f5fa8; --bg:#ffffff; --panel:#f5f7fa;
         --warn:#8a5a00; --warnbg:#fff5dc; --miss:#6b7280; --missbg:#eef0f3; --good:#1e7a3c; --bad:#a22b2b; }
 * { box-sizing: border-box; }

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from claster.errors import InputError
+from claster.report._key import key_results, qc_html, qc_verdict, training_text
 from claster.report._html import Section, esc, figure_from_bytes, figure_html, flatten, fmt_value, kv_table, note, table
 
 __all__ = ["RunLayout", "discover", "build_sections", "PAPER_GENE_LEVEL", "PAPER_LINKING"]
@@ -76,12 +77,14 @@ class RunLayout:
     perturb: dict[str, Path] = field(default_factory=dict)
     benchmark: dict[str, Path] = field(default_factory=dict)
     attribution: dict[str, Path] = field(default_factory=dict)
+    baselines: dict[str, Path] = field(default_factory=dict)
+    qc: Path | None = None  # the folder of `claster qc` (qc.json and figures)
     single_run: bool = False
 
     def is_empty(self) -> bool:
         """True when nothing recognisable was found."""
         return not any((self.summary, self.simulation, self.store, self.runs, self.evals, self.eval_comparison,
-                        self.perturb, self.benchmark, self.attribution))
+                        self.perturb, self.benchmark, self.attribution, self.baselines, self.qc))
 
 
 def _file(path: Path) -> Path | None:
@@ -127,6 +130,8 @@ def discover(run_dir: str | Path) -> RunLayout:
     layout.perturb = _variants(root / "perturb", needs=("summary.json",), any_png=True)
     layout.benchmark = _variants(root / "benchmark", needs=("metrics.json",), any_png=True)
     layout.attribution = _variants(root / "attribution", needs=("locality.tsv",), any_png=True)
+    layout.baselines = _variants(root / "baselines", needs=("metrics.json",))
+    layout.qc = root / "qc" if (root / "qc" / "qc.json").is_file() else None
     if layout.is_empty():
         raise InputError(f"{root} holds no claster results; expected any of {EXPECTED}")
     return layout
@@ -185,7 +190,7 @@ def _rel(layout: RunLayout, path: Path) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _overview(layout: RunLayout) -> Section:
+def _overview(layout: RunLayout, verdict: dict | None = None) -> Section:
     steps = [
         ("summary", layout.summary, "summary.json"),
         ("simulated genome", layout.simulation, "genome/simulation.json"),
@@ -210,14 +215,20 @@ def _overview(layout: RunLayout) -> Section:
         "section below; a step without results is marked <i>not run</i>.</p>",
         table(("step", "status", "looked for"), rows, cls="steps"),
     ]
+    key = key_results(layout, verdict) if verdict is not None else ""
+    children = []
+    if key:
+        parts.insert(0, key)
+        children += [(a, t) for a, t in (("key-predict", "How well does each model predict?"),
+                                         ("key-links", "How well do its links recover the truth?"),
+                                         ("key-inputs", "Inputs and QC verdict")) if f'id="{a}"' in key]
     if layout.summary is not None:
         data, warn = _read_json(layout.summary)
-        parts.append("<h3 id=\"headline\">Headline metrics</h3>")
-        parts.append('<p class="lead">The headline numbers of every step, as written to <code>summary.json</code> '
-                     "(nested keys joined with dots).</p>")
+        parts.append('<details id="summary-dump"><summary>Every number in <code>summary.json</code> '
+                     "(nested keys joined with dots)</summary>")
         parts.append(warn or _summary_table(data))
-    return Section("overview", "Overview", "".join(parts),
-                   children=[("headline", "Headline metrics")] if layout.summary else [])
+        parts.append("</details>")
+    return Section("overview", "Overview", "".join(parts), children=children)
 
 
 def _summary_table(data: Any) -> str:
@@ -240,7 +251,7 @@ def _summary_table(data: Any) -> str:
     return html
 
 
-def _data(layout: RunLayout) -> Section:
+def _data(layout: RunLayout, verdict: dict | None = None) -> Section:
     parts: list[str] = []
     children: list[tuple[str, str]] = []
     if layout.simulation is not None:
@@ -252,7 +263,8 @@ def _data(layout: RunLayout) -> Section:
                      "(<code>genome/simulation.json</code>).</p>")
         parts.append(warn or _details_kv(data, open_=True))
     if layout.store is not None:
-        parts.append(_store_html(layout.store, children))
+        qc_data = _read_json(layout.qc / "qc.json")[0] if layout.qc is not None else None
+        parts.append(_store_html(layout.store, children, verdict, qc_data, layout.qc))
     if not parts:
         return Section("data", "Data", ran=False,
                        missing_hint="No store/manifest.json or genome/simulation.json was found: the data "
@@ -300,7 +312,8 @@ def _usable_mask(col: pd.Series) -> pd.Series:
     return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
 
 
-def _store_html(store: Path, children: list[tuple[str, str]]) -> str:
+def _store_html(store: Path, children: list[tuple[str, str]], verdict: dict | None = None,
+                qc_data: Any = None, qc_dir: Path | None = None) -> str:
     manifest, warn = _read_json(store / "manifest.json")
     parts = ['<h3 id="inputs">Inputs</h3>']
     children.append(("inputs", "Inputs"))
@@ -419,21 +432,11 @@ def _store_html(store: Path, children: list[tuple[str, str]]) -> str:
         parts.append(note("store/genes.tsv is absent, so gene counts are not shown.", kind="warn"))
     parts.append(reason_html)
 
-    fills = manifest.get("fills")
-    if isinstance(fills, Mapping):
-        for key, value in flatten(fills):
-            v = _num(value)
-            if v:
-                qc.append(f"Explicit fill recorded in the manifest: {key} = {fmt_value(value)} "
-                          "(values with no data were replaced, see docs/store-format.md).")
-    parts.append('<h3 id="qc">Quality-control warnings</h3>')
-    children.append(("qc", "Quality-control warnings"))
-    parts.append('<p class="lead">Missing tracks, explicit fills of missing data, contacts balanced by claster, '
-                 "incomplete builds and splits short of usable genes.</p>")
-    if qc:
-        parts.append('<ul class="qc">' + "".join(f"<li>{esc(q)}</li>" for q in qc) + "</ul>")
-    else:
-        parts.append('<ul class="qc"><li class="ok">No QC warnings.</li></ul>')
+    parts.append('<h3 id="qc">Quality control</h3>')
+    children.append(("qc", "Quality control"))
+    parts.append('<p class="lead">One verdict, the problems that need action, then the notes aggregated per '
+                 "kind: one table per kind with a row per track and a column per chromosome.</p>")
+    parts.append(qc_html(manifest, verdict or {"line": "", "actions": qc, "info": []}, qc_data, qc_dir))
     cfg = manifest.get("config")
     if isinstance(cfg, Mapping):
         parts.append(_details_kv(cfg, summary="prepare configuration"))
@@ -459,9 +462,7 @@ def _training(layout: RunLayout) -> Section:
         return Section("training", "Training", ran=False,
                        missing_hint="No runs/<variant>/logs/metrics.csv or train_summary.json was found: "
                        "`claster train` did not run in this directory.")
-    parts = ['<p class="lead">Each variant is trained with AdamW and a 2,000-step warm-up on the training '
-             "chromosomes, validated on the validation chromosomes, and the best validation checkpoint is "
-             "kept (SPEC §4).</p>"]
+    parts = [f'<p class="lead">{esc(training_text(layout.runs))}</p>']
     curves: dict[str, pd.DataFrame] = {}
     curve_rows = []
     for name, run in layout.runs.items():
@@ -740,5 +741,22 @@ def build_sections(layout: RunLayout) -> list[Any]:
     """The report's sections, in pipeline order."""
     if layout.single_run:
         return [_overview(layout), _training(layout)]
-    return [_overview(layout), _data(layout), _training(layout), _evaluation(layout), _perturbation(layout),
-            _linking(layout), _attribution(layout)]
+    verdict = _verdict(layout)
+    return [_overview(layout, verdict), _data(layout, verdict), _training(layout), _evaluation(layout),
+            _perturbation(layout), _linking(layout), _attribution(layout)]
+
+
+def _verdict(layout: RunLayout) -> dict:
+    """The QC verdict of the run's inputs (manifest, gene counts, `claster qc` when it ran)."""
+    manifest = _read_json(layout.store / "manifest.json")[0] if layout.store is not None else None
+    genes_summary = None
+    if layout.store is not None:
+        genes, _ = _read_tsv(layout.store / "genes.tsv")
+        if genes is not None and {"split", "usable"} <= set(genes.columns):
+            ok = _usable_mask(genes["usable"])
+            genes_summary = {"usable_by_split": {s: int(ok[genes["split"].astype(str) == s].sum())
+                                                 for s in ("train", "val", "test")},
+                             "unusable_fraction": float((~ok).mean()) if len(genes) else None}
+    qc_data = _read_json(layout.qc / "qc.json")[0] if layout.qc is not None else None
+    return qc_verdict(manifest if isinstance(manifest, Mapping) else None, genes_summary,
+                      qc_data if isinstance(qc_data, Mapping) else None)

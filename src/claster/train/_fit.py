@@ -9,6 +9,7 @@ Run directory layout::
       checkpoints/best.ckpt  best validation score so far
       logs/metrics.csv       training curves (train/loss, val/loss, val/pearson_binwise)
       model/                 the best model, self-describing (claster.model.checkpoint.save_model)
+      input_stats.json       training-split input distributions (claster.qc.training_stats)
       train_summary.json     best step, best validation score, wall time, sample counts, versions
 """
 
@@ -376,6 +377,19 @@ def _stop_signal(exc: SystemExit) -> signal.Signals | None:
     return None
 
 
+def _input_stats(store, out: Path) -> dict:
+    """Training-split input statistics (claster.qc.training_stats over every usable training gene, not
+    only a --max-train-samples subset), also written to ``RUN/input_stats.json``."""
+    from claster.io.writers import atomic_path
+    from claster.qc import training_stats
+
+    genes = store.genes
+    stats = training_stats(store, genes[genes["usable"].astype(bool) & (genes["split"] == "train")])
+    with atomic_path(out / "input_stats.json") as tmp:
+        tmp.write_text(json.dumps(stats, indent=1))
+    return stats
+
+
 def _make_last_checkpoint_cls():
     from lightning.pytorch.callbacks import Callback
 
@@ -450,6 +464,8 @@ def _export_best(out, plan, best_cb, store, config, model_config, normalisation,
         "global_step": int(trainer.global_step),
         "metrics": metrics,
         "versions": versions(),
+        # training-split input distributions: the shift check and --match-scale of predict/evaluate/...
+        "input_stats": _input_stats(store, out),
     }
     save_model(out / "model", net.cpu(), model_config, extra, overwrite=True)
     summary = {
