@@ -17,12 +17,13 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "claster"
 
-#: what every part may use: the package root (``claster.__version__``), errors and units
-_BASE = {"claster", "errors", "units"}
+#: what every part may use: the package root (``claster.__version__``), errors, units and atomic writes
+_BASE = {"claster", "errors", "units", "atomic"}
 _BELOW_PREDICT = _BASE | {"config", "io", "store", "qc", "rotate", "data", "model", "train"}
 #: part of the package -> the parts it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "atomic": {"errors"},
     "units": set(),
     "rotate": _BASE,
     "config": _BASE,

@@ -75,7 +75,7 @@ def write_config_json(config: BaseModel | dict, path: str | os.PathLike) -> None
     path = Path(path)
     payload = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
     path.parent.mkdir(parents=True, exist_ok=True)
-    from claster.io.writers import atomic_path
+    from claster.atomic import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w") as fh:  # honours the umask (mkstemp alone gives 0600)
         json.dump(payload, fh, indent=2, default=str)

@@ -8,47 +8,18 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from claster.atomic import atomic_path
 from claster.errors import InputError
 
 __all__ = ["atomic_path", "write_bigwig", "write_tsv", "write_bedpe", "BEDPE_COLUMNS"]
 
 BEDPE_COLUMNS: tuple[str, ...] = ("chrom1", "start1", "end1", "chrom2", "start2", "end2")
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it to ``path`` (``os.replace``).
-
-    The temporary file is removed when the body raises. ``suffix`` keeps the extension for libraries
-    that look at it (e.g. ``.bw``).
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(f"output directory {path.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f"{suffix}.tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    tmp_path.chmod(0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _intervals(chrom: str, values: np.ndarray, bin_bp: int, length_bp: int) -> Iterator[tuple[str, int, int, float]]:

@@ -48,7 +48,7 @@ def _version() -> str:
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    from claster.io.writers import atomic_path
+    from claster.atomic import atomic_path
 
     with atomic_path(path) as tmp:  # honours the umask (mkstemp alone gives 0600)
         write(tmp)

@@ -13,13 +13,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from claster.atomic import current_umask
+
 __all__ = ["save_figure"]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def save_figure(fig: Any, path: str | PathLike[str], *, dpi: int = 150) -> Path:
@@ -36,7 +32,7 @@ def save_figure(fig: Any, path: str | PathLike[str], *, dpi: int = 150) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches="tight")
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

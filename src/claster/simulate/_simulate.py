@@ -15,7 +15,8 @@ import pandas as pd
 import yaml
 
 from claster.errors import InputError
-from claster.io.writers import _umask, atomic_path, write_bigwig, write_tsv
+from claster.atomic import current_umask
+from claster.io.writers import atomic_path, write_bigwig, write_tsv
 from claster.simulate._genome import Layout, layout_genome
 from claster.simulate._params import (
     PRESETS,
@@ -210,7 +211,7 @@ def simulate_genome(
     bar = tqdm(total=len(steps), desc=f"simulate {preset if world == 'default' else world}", unit="step",
                disable=not progress)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp creates 0700
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp creates 0700
     try:
         layout = layout_genome(params, rng)
         bar.update()
