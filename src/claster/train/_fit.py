@@ -293,11 +293,10 @@ def fit(config: TrainConfig, *, resume: bool = False, force: bool = False, progr
 def _input_stats(store, out: Path) -> dict:
     """Training-split input statistics (claster.qc.training_stats over every usable training gene, not
     only a --max-train-samples subset), also written to ``RUN/input_stats.json``."""
+    from claster.io.writers import atomic_path
     from claster.qc import training_stats
 
     genes = store.genes
-    from claster.io.writers import atomic_path
-
     stats = training_stats(store, genes[genes["usable"].astype(bool) & (genes["split"] == "train")])
     with atomic_path(out / "input_stats.json") as tmp:
         tmp.write_text(json.dumps(stats, indent=1))
