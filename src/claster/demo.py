@@ -1,7 +1,7 @@
 """``claster demo``: the whole method on a simulated genome, in one resumable command.
 
 simulate -> prepare -> train (landscape, rotated Micro-C) -> evaluate -> perturb (P2 scan of chr4)
--> link -> score against the simulator's truth -> attribute -> report.
+-> link -> score against the simulator's truth -> attribute -> input QC against the model -> report.
 
 Every step writes into its own folder of ``out`` and is skipped on a rerun when its output is
 already complete (``force=True`` redoes everything). The training budgets are sized so the whole
@@ -55,6 +55,7 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     from claster.config.attribution import AttributionConfig
     from claster.config.prepare import PrepareConfig
     from claster.config.train import TrainConfig
+    from claster.qc import qc
     from claster.report import build_report
     from claster.simulate import simulate_genome
     from claster.store import build_store, open_store
@@ -148,6 +149,7 @@ def run_demo(out: str | Path, *, config: DemoConfig | None = None, force: bool =
     step("attribute landscape", adir / "locality.tsv",
          lambda: attribute(out / "runs" / "landscape", store_dir, ac, out=adir, progress=progress))
     summary["attribution"] = json.loads((adir / "summary.json").read_text())
+    step("input QC", out / "qc" / "qc.json", lambda: qc(store_dir, run=out / "runs" / "landscape", out=out / "qc"))
     previous = out / "summary.json"
     if previous.is_file():  # keep the timings of steps finished by an earlier call
         timings = {**json.loads(previous.read_text()).get("timings_seconds", {}), **timings}
