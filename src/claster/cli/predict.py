@@ -20,6 +20,7 @@ def predict_cmd(
     tile_bp: int = typer.Option(None, "--tile-bp", help="Tile the genome (or --chrom) with window centres every N bp."),
     device: str = typer.Option("cpu", "--device", help="Torch device for inference: cpu, cuda, cuda:1.", show_default=True),
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
+    off_chromosome: str = typer.Option("pad", "--off-chromosome", help="Windows running off a chromosome end: 'pad' (zeros beyond the end; a warning and the padded_fraction column) or 'skip' (left out, with a warning).", show_default=True),
     no_bigwig: bool = typer.Option(False, "--no-bigwig", help="Skip the predicted-signal bigWig."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -29,5 +30,6 @@ def predict_cmd(
     summary = predict(
         run, store, genes=genes.split(",") if genes else None, chrom=chrom, regions=regions, tile_bp=tile_bp,
         out=out, device=device, batch_size=batch_size, bigwig=not no_bigwig, progress=not quiet,
+        off_chromosome=off_chromosome,
     )
     typer.echo(f"{summary['n_windows']} windows predicted; profiles in {out / 'profiles.tsv'}")
