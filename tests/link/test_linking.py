@@ -167,7 +167,7 @@ def test_links_bedpe_roundtrip(tmp_path, effects):
     links = links_table(effects)
     path = write_links_bedpe(links, tmp_path / "links.bedpe")
     assert path.read_text().startswith(
-        "#chrom1\tstart1\tend1\tchrom2\tstart2\tend2\tname\tscore\tstrand1\tstrand2\n"
+        "#chrom1\tstart1\tend1\tchrom2\tstart2\tend2\tname\tscore\tstrand1\tstrand2\telement_name\n"
     )
     bed = read_links_bedpe(path)
     assert tuple(bed.columns) == BEDPE_LINK_COLUMNS
@@ -226,3 +226,40 @@ def test_plots_return_figures(effects):
         plot_profile_overlay(base, pert[:-1])
     with pytest.raises(InputError, match="lacks column 'rel_change'"):
         plot_distance_effect(effects.drop(columns=["rel_change"]))
+
+
+def test_elements_sharing_a_name_stay_apart():
+    """Two BED elements named '.' in one gene-centric window g1: A [1000, 1100) moves g1 by 5 and g2 by 1;
+    B [8000, 8100) moves g2 by 1 and g1 by 0. Each element's links are scored against its own Δ:
+    B -> g2 has ratio-to-max 1/1 = 1.0 (merged with A it would be 1/5 = 0.2)."""
+    eff = pd.DataFrame({
+        "element_id": [".", ".", ".", "."], "element_chrom": "chr1",
+        "element_start_bp": [1000, 1000, 8000, 8000], "element_end_bp": [1100, 1100, 8100, 8100],
+        "gene_id": ["g1", "g2", "g1", "g2"], "gene_name": ["G1", "G2", "G1", "G2"],
+        "gene_tss_bp": [2000, 9000, 2000, 9000], "baseline_area": [10.0, 10.0, 10.0, 10.0],
+        "perturbed_area": [5.0, 9.0, 10.0, 9.0], "window_id": "g1",
+    })
+    with pytest.warns(Warning, match="2 elements share an element_id with another locus"):
+        links = links_table(eff)
+    assert len(links) == 4 and links["name"].nunique() == 2
+    b = links[links["start"] == 8000].set_index("TargetGeneEnsemblID")
+    assert b.loc["g2", "score"] == pytest.approx(1.0) and b.loc["g1", "score"] == 0.0
+    assert b.loc["g2", "is_primary"] and b["name"].iloc[0] == "chr1:8000-8100"
+    assert (links["element_name"] == ".").all()
+    a = links[links["start"] == 1000].set_index("TargetGeneEnsemblID")
+    assert a.loc["g2", "score"] == pytest.approx(0.2) and a.loc["g1", "is_primary"]
+    assert primary_target_summary(links)["n_with_primary"] == 2
+
+
+def test_links_record_the_area_and_refuse_mixed_areas():
+    base = pd.DataFrame({
+        "element_id": ["E", "E"], "element_chrom": "chr1", "element_start_bp": 1000, "element_end_bp": 1100,
+        "gene_id": ["g1", "g2"], "gene_tss_bp": [2000, 9000], "baseline_area": [10.0, 10.0],
+        "perturbed_area": [5.0, 9.0], "window_id": "g1",
+    })
+    assert set(links_table(base)["area"]) == {"body"}  # tables without the column measured gene bodies
+    tss = base.assign(area="tss:-2000..3000")
+    assert set(links_table(tss)["area"]) == {"tss:-2000..3000"}
+    mixed = base.assign(area=["body", "tss:-2000..3000"])
+    with pytest.raises(InputError, match="mixes areas body, tss:-2000..3000"):
+        links_table(mixed)

@@ -1,4 +1,4 @@
-"""Perturbation bins, operations, specs, the active filter and batching (SPEC §6), on hand-worked arrays.
+"""Perturbation bins, operations, specs, the active filter and the batched engine (SPEC §6), on hand-worked arrays.
 
 Tiny windows have 11 bins of 100 bp (centre bin 5) and start at 0 bp, so offset 0 = 500 bp.
 Rows: ATAC 0..10, H3K4me3 11..21, H3K27ac 22..32, H3K27me3 33..43.
@@ -12,9 +12,8 @@ import pytest
 import torch
 
 from claster.perturb import (
-    BASELINE,
     EFFECTS_COLUMNS,
-    PerturbationBatch,
+    PerturbationEngine,
     apply_operations,
     apply_operations_,
     check_tracks,
@@ -446,109 +445,115 @@ def test_check_tracks_on_plain_ops():
         check_tracks([ScaleOp(region="offset:0..1", factors={"DNase": 2})], TRACKS)
 
 
-# --------------------------------------------------------------------------------------------- batches
+# ---------------------------------------------------------------------------------------------- engine
 
 
-def test_perturbation_batch_each_baseline_once(x):
+class _Windows:
+    """Stand-in for GenomeWindows: fixed (N, T, W) raw windows, no contacts, on the CPU."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, wins: np.ndarray) -> None:
+        self.wins = torch.from_numpy(wins)
+
+    def landscape(self, idx):
+        return self.wins[idx].clone()
+
+    def structure(self, idx):
+        return None
+
+
+class _Recorder:
+    """Stand-in for Predictor: records the (flipped as the model would see them) inputs of every call."""
+
+    def __init__(self, wins: np.ndarray, strand_oriented: bool = False) -> None:
+        self.context_bins, self.output_bins = wins.shape[-1], wins.shape[-1]
+        self.strand_oriented = strand_oriented
+        self.seen: list[np.ndarray] = []
+
+    def orientation_flags(self, samples):
+        return (samples["strand"] == "-").to_numpy() if self.strand_oriented else np.zeros(len(samples), bool)
+
+    def predict_raw(self, x, s=None, flip=None):
+        x = torch.where(flip.view(-1, 1, 1), torch.flip(x, dims=(-1,)), x) if flip is not None else x
+        self.seen.append(x.numpy().copy())
+        out = x[:, 0, :] + 100 * x[:, 2, :]  # (B, W): ATAC + 100 H3K27ac, as the "model" sees them
+        return torch.where(flip.view(-1, 1), torch.flip(out, dims=(-1,)), out) if flip is not None else out
+
+
+def _engine(wins, strands=("+", "+", "+"), oriented=False, batch=3):
+    windows_df = pd.DataFrame({"chrom": "chr1", "tss_bp": [500, 1600, 2700][: len(wins)],
+                               "strand": list(strands)[: len(wins)]})
+    rec = _Recorder(wins, oriented)
+    return PerturbationEngine(rec, _Windows(wins), windows_df, TRACKS), rec
+
+
+def test_engine_rows_equal_apply_operations_and_baselines_come_once():
+    """Fills (batched) and general rows (per row) give exactly apply_operations' windows."""
+    rng = np.random.default_rng(1)
+    wins = rng.random((3, 4, 11), dtype=np.float32)
     perts = [
-        Perturbation(
-            name="e1",
-            operations=[SilenceOp(region="offset:-250..130", preset="P1")],
-            element={"start_rel_bp": -250, "end_rel_bp": 130},
-        ),
-        Perturbation(
-            name="e2",
-            operations=[SilenceOp(region="offset:300..400", preset="P2")],
-            element={"start_rel_bp": 300, "end_rel_bp": 400},
-        ),
+        Perturbation(name="p2", operations=[SilenceOp(region="offset:-250..130", preset="P2")]),
+        Perturbation(name="edge", operations=[SilenceOp(region="offset:400..9000", tracks=["H3K27me3"], value=7)]),
+        Perturbation(name="two", operations=[SilenceOp(region="offset:0..100", preset="P1"),
+                                             SilenceOp(region="offset:200..300", tracks=["H3K27ac"], value=3)]),
         Perturbation(name="flip", operations=[{"op": "flip", "region": "offset:-500..500"}]),
     ]
-    pb = PerturbationBatch(TRACKS, batch_size=3)
-    pb.add("w1", x, perts, window_start_bp=0, chrom="chr1")
-    pb.add("w2", x * 2, perts, window_start_bp=1100, chrom="chr1")
-    assert len(pb) == 8
-    batches = list(pb)
-    assert [b.shape[0] for b, _ in batches] == [3, 3, 2]
-    keys = [k for _, ks in batches for k in ks]
-    assert [(k.window_id, k.perturbation) for k in keys] == [
-        ("w1", BASELINE),
-        ("w1", "e1"),
-        ("w1", "e2"),
-        ("w1", "flip"),
-        ("w2", BASELINE),
-        ("w2", "e1"),
-        ("w2", "e2"),
-        ("w2", "flip"),
-    ]
-    assert sum(k.is_baseline for k in keys) == 2
-    rows = np.concatenate([b for b, _ in batches])
-    np.testing.assert_array_equal(rows[0], x)
-    np.testing.assert_array_equal(rows[1], apply_operations(x, perts[0], TRACKS, 0))
-    np.testing.assert_array_equal(rows[7], apply_operations(x * 2, perts[2], TRACKS, 1100))
-    np.testing.assert_array_equal(x, np.arange(44).reshape(4, 11))
+    eng, rec = _engine(wins)
+    expected = []
+    for w in range(3):
+        for p in perts:
+            eng.add_operations(w, p)
+            expected.append(apply_operations(wins[w], p, TRACKS, int(eng.window_start_bp[w]), chrom="chr1"))
+    assert len(eng) == 3 + 12 and eng.window_start_bp.tolist() == [0, 1100, 2200]
+    base, pert = eng.run(batch_size=4)
+    seen = np.concatenate(rec.seen)
+    assert [len(b) for b in rec.seen] == [4, 4, 4, 3]
+    np.testing.assert_array_equal(seen[:3], wins)  # each baseline once, first
+    np.testing.assert_array_equal(seen[3:], np.stack(expected))
+    np.testing.assert_array_equal(seen[3 + 1, 3, 9:], [7, 7])  # offset 400 -> bins 9, 10 of 11 (clipped)
+    np.testing.assert_allclose(pert, np.stack(expected)[:, 0] + 100 * np.stack(expected)[:, 2])
+    np.testing.assert_allclose(base, wins[:, 0] + 100 * wins[:, 2])
 
 
-def test_perturbation_batch_active_filter_and_torch(x):
-    perts = [
-        Perturbation(
-            name="on",
-            operations=[SilenceOp(region="offset:-100..100", preset="P1")],
-            element="offset:-100..100",
-        ),  # H3K27ac bins 4..6: 26, 27, 28 -> mean 27
-        Perturbation(
-            name="off",
-            operations=[SilenceOp(region="offset:-100..100", preset="P1")],
-            element="offset:-100..100",
-        ),
-    ]
-    pb = PerturbationBatch(TRACKS, batch_size=16, active_filter=ActiveFilter(threshold=27.5))
-    pb.add("w", torch.from_numpy(x), perts[:1], window_start_bp=0)
-    pb.add("v", torch.from_numpy(x + 1), perts[1:], window_start_bp=0)  # mean 28 > 27.5
-    ((batch, keys),) = list(pb)
-    assert isinstance(batch, torch.Tensor) and batch.shape == (3, 4, 11)
-    assert [(k.window_id, k.perturbation) for k in keys] == [("w", BASELINE), ("v", BASELINE), ("v", "off")]
-    assert [(k.window_id, k.perturbation) for k in pb.skipped] == [("w", "on")]
-    assert batch[2, 2, 4:7].tolist() == [0, 0, 0]
+def test_engine_fills_match_hand_zeroing_and_clip():
+    wins = np.arange(2 * 44, dtype=np.float32).reshape(2, 4, 11)
+    eng, rec = _engine(wins)
+    eng.add_fills([1, 0], [4, -3], [7, 2], tracks=[0, 2], value=0.0)  # window 1 bins 4..6; window 0 bins 0..1
+    eng.run(batch_size=8)
+    got = rec.seen[0][2:]
+    want = wins[[1, 0]].copy()
+    want[0, [0, 2], 4:7] = 0
+    want[1, [0, 2], 0:2] = 0
+    np.testing.assert_array_equal(got, want)
 
 
-def test_perturbation_batch_errors(x):
-    pb = PerturbationBatch(TRACKS[:3])
-    with pytest.raises(InputError, match=r"baseline must be \(3, W\)"):
-        pb.add("w", x, [], window_start_bp=0)
+def test_engine_presents_minus_strand_windows_reversed_and_returns_genomic_order():
+    """A strand-oriented model sees a minus-strand window (and its perturbation) reversed; the profile
+    comes back in genomic order."""
+    wins = np.arange(2 * 44, dtype=np.float32).reshape(2, 4, 11)
+    eng, rec = _engine(wins, strands=("+", "-"), oriented=True)
+    eng.add_fills([1], [0], [2], tracks=[2], value=0.0)  # genomic bins 0, 1 of the minus-strand window
+    base, pert = eng.run(batch_size=8)
+    seen = rec.seen[0]
+    np.testing.assert_array_equal(seen[0], wins[0])
+    np.testing.assert_array_equal(seen[1], wins[1][:, ::-1])
+    assert seen[2][2, 9:].tolist() == [0, 0] and seen[2][2, 8] == wins[1][2, 2]  # zeroed at the reversed end
+    np.testing.assert_allclose(base[1], wins[1][0] + 100 * wins[1][2])  # genomic order again
+    want = wins[1].copy()
+    want[2, 0:2] = 0
+    np.testing.assert_allclose(pert[0], want[0] + 100 * want[2])
+
+
+def test_engine_errors():
+    eng, _ = _engine(np.zeros((1, 4, 11), np.float32))
     with pytest.raises(InputError, match="batch_size must be >= 1"):
-        list(PerturbationBatch(TRACKS, batch_size=0))
+        eng.run(batch_size=0)
+    with pytest.raises(InputError, match="unknown track 'DNase'"):
+        eng.add_operations(0, [SilenceOp(region="offset:0..100", tracks=["DNase"])])
 
 
 def test_spec_roundtrip_through_model_dump():
     spec = PerturbSpec(perturbations=[Perturbation(name="a", operations=[InsertPromoterOp(gene="Akirin2")])])
     again = PerturbSpec.model_validate(spec.model_dump())
     assert again == spec
-
-
-@pytest.mark.parametrize("as_torch", [False, True])
-def test_vectorised_fills_match_per_row(as_torch):
-    rng = np.random.default_rng(1)
-    wins = [rng.random((4, 101), dtype=np.float32) for _ in range(3)]
-    perts = [
-        Perturbation(name="p2", operations=[SilenceOp(region="offset:-250..130", preset="P2")]),
-        Perturbation(
-            name="edge", operations=[SilenceOp(region="offset:4900..9000", tracks=["H3K27me3"], value=7)]
-        ),
-        Perturbation(
-            name="two",  # the same track filled twice: falls back to the per-row path
-            operations=[
-                SilenceOp(region="offset:0..100", preset="P1"),
-                SilenceOp(region="offset:200..300", tracks=["H3K27ac"], value=3),
-            ],
-        ),
-        Perturbation(name="flip", operations=[{"op": "flip", "region": "offset:-500..500"}]),
-    ]
-    out = {}
-    for vec in (False, True):
-        pb = PerturbationBatch(TRACKS, batch_size=4, vectorise=vec)
-        for k, w in enumerate(wins):
-            pb.add(f"w{k}", torch.from_numpy(w) if as_torch else w, perts, window_start_bp=0)
-        out[vec] = np.concatenate([np.asarray(b) for b, _ in pb])
-    np.testing.assert_array_equal(out[True], out[False])
-    np.testing.assert_array_equal(out[True][1], apply_operations(wins[0], perts[0], TRACKS, 0))
-    np.testing.assert_array_equal(out[True][2, 3, 99:], [7, 7])  # offset 4900 -> bin 99 of 101

@@ -21,11 +21,13 @@ __all__ = ["attribute"]
 
 
 def _standardised_batches(predictor, windows, idx: np.ndarray, batch_size: int):
-    """Yield {landscape, structure} standardised input batches for the window rows ``idx``."""
+    """Yield {landscape, structure} standardised input batches for the window rows ``idx``, each window in
+    the orientation the model was trained in (minus-strand genes reversed for a strand-oriented model)."""
+    flags = torch.from_numpy(np.array(predictor.orientation_flags(windows.samples), dtype=bool)).to(windows.device)
     for lo in range(0, len(idx), batch_size):
         rows = torch.from_numpy(idx[lo : lo + batch_size]).to(windows.device)
-        x = predictor.norm_landscape.transform(windows.landscape(rows))
-        s = windows.structure(rows)
+        x = predictor.norm_landscape.transform(windows.landscape(rows, flags[rows]))
+        s = windows.structure(rows, flags[rows])
         if s is not None and predictor.norm_structure is not None:
             s = predictor.norm_structure.transform(s)
         yield {"landscape": x, "structure": s}
@@ -138,7 +140,8 @@ def attribute(run, store_path, config, *, out, device: str = "cpu", progress: bo
         row = samples.iloc[r]
         paths = attribution_to_bigwig(attr["landscape"][0], out / "bigwig" / str(row.gene_name), chrom=row.chrom,
                                       tss_bp=int(row.tss_bp), chrom_sizes=store.chrom_sizes, track_names=names,
-                                      reduce=config.bigwig_reduce)
+                                      reduce=config.bigwig_reduce,
+                                      reverse=bool(predictor.orientation_flags(samples.iloc[[r]])[0]))
         bigwigs.extend(str(p) for p in paths)
 
     summary = {

@@ -21,9 +21,12 @@ def perturb_cmd(
     mode: str = typer.Option("gene-centric", "--mode", help="gene-centric or enhancer-centric.", show_default=True),
     chrom: str = typer.Option(None, "--chrom", help="Only this chromosome (e.g. the test chromosome chr4)."),
     genes: str = typer.Option(None, "--genes", help="Comma-separated reference genes (gene-centric, or with --spec)."),
-    spec: Path = typer.Option(None, "--spec", help="YAML perturbation spec (scale, flip, copy, ...) applied to --genes windows."),
-    active_threshold: float = typer.Option(10.0, "--active-threshold", help="Scan elements whose mean H3K27ac over their bins exceeds this (track units).", show_default=True),
-    no_active_filter: bool = typer.Option(False, "--no-active-filter", help="Scan every element, active or not."),
+    spec: Path = typer.Option(None, "--spec", help="Perturbation spec applied to the --genes windows: YAML (scale, flip, copy, ...) or a TSV/BED region table (one silence per row with --preset, or an op column)."),
+    active_threshold: float = typer.Option(None, "--active-threshold", help="Perturb only elements whose mean --active-track signal over their bins exceeds this (track units), in every mode. [default: 10, or a YAML spec's active_filter]"),
+    active_track: str = typer.Option(None, "--active-track", help="Track the active filter reads; must be in the store. [default: H3K27ac, or a YAML spec's active_filter]"),
+    no_active_filter: bool = typer.Option(False, "--no-active-filter", help="Perturb every element, active or not (every mode; recorded in summary.json)."),
+    area: str = typer.Option("body", "--area", help="Area whose change is the effect: 'body' (gene body, SPEC §5) or 'tss:-2000..3000' (bp around the TSS, upstream negative, strand-aware; SPEC §7 for POLR2A targets).", show_default=True),
+    off_chromosome: str = typer.Option("pad", "--off-chromosome", help="Windows running off a chromosome end: 'pad' (zeros, warning, padded_fraction column) or 'skip' (left out, warning, counted in summary.json).", show_default=True),
     save_profiles: bool = typer.Option(False, "--save-profiles", help="Also write baseline and perturbed profiles (profiles.npz)."),
     device: str = typer.Option("cpu", "--device", help="Torch device for inference (single process).", show_default=True),
     accelerator: str = typer.Option(None, "--accelerator", help="Run the scan through Lightning, like `claster train`: auto, cpu, gpu."),
@@ -55,8 +58,23 @@ def perturb_cmd(
 
         if not gene_list:
             raise InputError("--spec needs --genes: the windows to apply the perturbations to")
-        result = perturb_with_spec(predictor, st, load_perturb_spec(spec, track_names=st.track_names),
-                                   gene_list, batch_size=batch_size)
+        from claster.config.perturb import ActiveFilter
+
+        is_yaml = spec.suffix.lower() in (".yaml", ".yml")
+        loaded = load_perturb_spec(spec, preset=None if is_yaml else preset)
+        flt = loaded.active_filter
+        if no_active_filter:
+            flt = None
+        elif active_threshold is not None or active_track is not None or flt is None:
+            base = flt or ActiveFilter()
+            flt = base.model_copy(update={k: v for k, v in (("threshold", active_threshold), ("track", active_track))
+                                          if v is not None})
+        loaded = loaded.model_copy(update={"active_filter": flt})
+        if flt is not None and flt.track not in st.track_names:
+            raise InputError(f"the active filter needs track {flt.track!r} but the store has "
+                             f"{', '.join(st.track_names)}; name another with --active-track, or pass --no-active-filter")
+        result = perturb_with_spec(predictor, st, loaded, gene_list, area=area, off_chromosome=off_chromosome,
+                                   batch_size=batch_size, progress=not quiet)
     else:
         if elements is None:
             raise InputError("give --elements BED for a scan, or --spec YAML with --genes")
@@ -70,7 +88,8 @@ def perturb_cmd(
                          "precision": precision or "32-true"}
         result = perturb_scan(
             predictor, st, read_elements(elements), chrom=chrom, mode=mode, preset=preset,
-            active_threshold=None if no_active_filter else active_threshold, genes=gene_list,
+            active_threshold=None if no_active_filter else (10.0 if active_threshold is None else active_threshold),
+            active_track=active_track or "H3K27ac", genes=gene_list, area=area, off_chromosome=off_chromosome,
             batch_size=batch_size, keep_profiles=True, progress=not quiet, lightning=lightning,
         )
         if result is None:  # a DDP worker: rank 0 writes

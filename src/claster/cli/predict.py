@@ -23,6 +23,7 @@ def predict_cmd(
     all_genes: bool = typer.Option(False, "--all-genes", help="Every gene of the store (genome-wide), one chromosome at a time."),
     device: str = typer.Option("cpu", "--device", help="Torch device for inference: cpu, cuda, cuda:1.", show_default=True),
     batch_size: int = typer.Option(64, "--batch-size", help="Windows per forward pass.", show_default=True),
+    off_chromosome: str = typer.Option("pad", "--off-chromosome", help="Windows running off a chromosome end: 'pad' (zeros beyond the end; a warning and the padded_fraction column) or 'skip' (left out, with a warning).", show_default=True),
     no_bigwig: bool = typer.Option(False, "--no-bigwig", help="Skip the predicted-signal bigWig."),
     match_scale: str = match_scale_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -33,6 +34,6 @@ def predict_cmd(
     summary = predict(
         run, store, genes=genes.split(",") if genes else None, chrom=chrom, regions=regions, tile_bp=tile_bp,
         all_genes=all_genes, out=out, device=device, batch_size=batch_size, bigwig=not no_bigwig, progress=not quiet,
-        match_scale=match_scale,
+        match_scale=match_scale, off_chromosome=off_chromosome,
     )
     typer.echo(f"{summary['n_windows']} windows predicted; profiles in {out / 'profiles.tsv'}")

@@ -11,13 +11,14 @@ ABC / ENCODE-rE2G column names so that benchmark tools read it unchanged.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from claster.errors import InputError
+from claster.errors import ClasterWarning, InputError
 from claster.io.writers import atomic_path
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "BEDPE_LINK_COLUMNS",
     "PROMOTER_HALF_BP",
     "read_effects",
+    "effects_area",
     "score_effects",
     "links_table",
     "primary_target_summary",
@@ -68,6 +70,8 @@ LINKS_COLUMNS: tuple[str, ...] = (
     "baseline_area",
     "perturbed_area",
     "window_id",
+    "element_name",
+    "area",
 )
 
 #: BEDPE columns written by :func:`write_links_bedpe` (the header line starts with ``#``).
@@ -82,6 +86,7 @@ BEDPE_LINK_COLUMNS: tuple[str, ...] = (
     "score",
     "strand1",
     "strand2",
+    "element_name",
 )
 
 #: An element within this many bp of a TSS (interval overlap with TSS ± 500 bp) is of class "promoter".
@@ -95,7 +100,7 @@ def read_effects(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(f"effects table {path} does not exist; run `claster perturb ... --out DIR` first")
     try:
         df = pd.read_csv(
-            path, sep="\t", dtype={"element_id": str, "gene_id": str, "gene_name": str, "window_id": str}
+            path, sep="\t", dtype={"element_id": str, "element_name": str, "gene_id": str, "gene_name": str, "window_id": str}
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise InputError(
@@ -114,10 +119,65 @@ def _check_effects(df: pd.DataFrame, where: str) -> None:
         )
 
 
+def _unique_elements(df: pd.DataFrame) -> pd.DataFrame:
+    """Give every element (chrom, start, end) its own ``element_id`` and keep the given name.
+
+    An effects table from another tool may reuse one name for several loci (BED names ``.``, repeated
+    names). Such ids are rewritten ``chrom:start-end`` (suffixed ``_2``, ... if still repeated), with one
+    warning; ``element_name`` keeps the name as given.
+    """
+    df = df.copy()
+    df["element_id"] = df["element_id"].astype(str)
+    if "element_name" not in df.columns:
+        df["element_name"] = df["element_id"]
+    loci = df[["element_id", "element_chrom", "element_start_bp", "element_end_bp"]].drop_duplicates()
+    shared = loci["element_id"].duplicated(keep=False)
+    if shared.any():
+        ids = loci.loc[shared, "element_id"]
+        new = (loci.loc[shared, "element_chrom"].astype(str) + ":" + loci.loc[shared, "element_start_bp"].astype(str)
+               + "-" + loci.loc[shared, "element_end_bp"].astype(str))
+        taken = set(loci.loc[~shared, "element_id"])
+        out = []
+        for n in new:
+            k, m = 1, n
+            while m in taken:
+                k += 1
+                m = f"{n}_{k}"
+            taken.add(m)
+            out.append(m)
+        mapping = dict(zip(map(tuple, loci.loc[shared, ["element_id", "element_chrom", "element_start_bp",
+                                                          "element_end_bp"]].to_numpy().tolist()), out, strict=True))
+        key = list(zip(df["element_id"], df["element_chrom"], df["element_start_bp"], df["element_end_bp"], strict=True))
+        df["element_id"] = [mapping.get(tuple(k), k[0]) for k in key]
+        names = ", ".join(repr(x) for x in ids.drop_duplicates().head(3))
+        warnings.warn(
+            f"{int(shared.sum())} elements share an element_id with another locus ({names}); they were given "
+            "ids chrom:start-end (element_name keeps the name as given)",
+            ClasterWarning,
+            stacklevel=3,
+        )
+    return df
+
+
+def effects_area(effects: pd.DataFrame) -> str:
+    """The area the effects measure (``area`` column of ``claster perturb``; ``body`` for tables
+    without it). :class:`InputError` when the table mixes areas."""
+    if "area" not in effects.columns or effects.empty:
+        return "body"
+    areas = sorted(set(effects["area"].astype(str)))
+    if len(areas) > 1:
+        raise InputError(
+            f"the effects table mixes areas {', '.join(areas)}; link one `claster perturb --area` run at a time"
+        )
+    return areas[0]
+
+
 def score_effects(effects: pd.DataFrame) -> pd.DataFrame:
     """Add Δ, ratio-to-max, z-score and the window's primary target to every (element, gene, window) row.
 
     Groups are (window_id, element_id), or element_id alone when there is no ``window_id`` column.
+    Element ids naming several loci are made unique first (``chrom:start-end``; ``element_name`` keeps
+    the given name), so two elements never share a group.
 
     Returns
     -------
@@ -126,7 +186,7 @@ def score_effects(effects: pd.DataFrame) -> pd.DataFrame:
     (Δ equals the group max and is > 0; ties all marked).
     """
     _check_effects(effects, "the effects table")
-    df = effects.copy()
+    df = _unique_elements(effects)
     if "window_id" not in df.columns:
         df["window_id"] = df["element_id"].astype(str)
     base = df["baseline_area"].to_numpy(np.float64)
@@ -167,12 +227,15 @@ def links_table(
     ``is_primary`` marks one gene per element (highest score, then Δ, then distance) when its Δ > 0;
     ``proximity_rank`` 1 = closest among the element's scored genes (ties share the lower rank);
     ``class`` = ``element_class`` when given, else ``promoter`` when the element overlaps a scored
-    gene's TSS ± 500 bp, else ``distal``. Sorted by chr, start, end, distance.
+    gene's TSS ± 500 bp, else ``distal``; ``name`` is the unique element id and ``element_name`` the
+    name as given in the BED; ``area`` what the effects measured (``body`` or ``tss:U..D``, SPEC §7).
+    Sorted by chr, start, end, distance.
     """
     if duplicates not in ("max", "reference"):
         raise InputError(f"duplicates must be 'max' or 'reference', got {duplicates!r}")
     if min_delta < 0:
         raise InputError(f"min_delta must be >= 0 (an absolute change), got {min_delta}")
+    area = effects_area(effects)
     df = score_effects(effects)
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in LINKS_COLUMNS})
@@ -240,6 +303,8 @@ def links_table(
             "baseline_area": df["baseline_area"].astype(np.float64),
             "perturbed_area": df["perturbed_area"].astype(np.float64),
             "window_id": df["window_id"].astype(str),
+            "element_name": df["element_name"].astype(str),
+            "area": area,
         }
     )
     out = out[out["delta"] >= min_delta]
@@ -282,7 +347,8 @@ def write_links_bedpe(links: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     Columns :data:`BEDPE_LINK_COLUMNS`: the element interval, a 1 bp interval at the target TSS
     [TSS, TSS + 1), name ``element|TargetGene``, score = round(1000 × ratio-to-max) capped to
-    [0, 1000] (an integer, as browsers expect), strands ``.``. The header line starts with ``#``.
+    [0, 1000] (an integer, as browsers expect), strands ``.``, then the element's name as given in the BED.
+    The header line starts with ``#``.
     """
     missing = [
         c for c in ("chr", "start", "end", "name", "TargetGene", "TargetGeneTSS", "score") if c not in links
@@ -302,6 +368,7 @@ def write_links_bedpe(links: pd.DataFrame, path: str | os.PathLike) -> Path:
             "score": np.nan_to_num(score, nan=0).astype(np.int64),
             "strand1": ".",
             "strand2": ".",
+            "element_name": (links["element_name"] if "element_name" in links else links["name"]).astype(str),
         }
     )
     path = Path(path)
@@ -316,7 +383,7 @@ def read_links_tsv(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"links table {path} does not exist; write it with `claster link`")
     return pd.read_csv(
-        path, sep="\t", dtype={"name": str, "TargetGene": str, "TargetGeneEnsemblID": str, "window_id": str}
+        path, sep="\t", dtype={"name": str, "TargetGene": str, "TargetGeneEnsemblID": str, "window_id": str, "element_name": str}
     )
 
 

@@ -1,28 +1,36 @@
-"""Perturb: in-silico perturbations of landscape windows (SPEC §6): specs, regions, the active filter,
-and gene- and enhancer-centric scans that write the effects table (``claster perturb``).
+"""Perturb: in-silico perturbations of landscape windows (SPEC §6): specs (:mod:`.spec`), bins, regions
+and the active filter (:mod:`.regions`), operations on arrays (:mod:`.operations`), the one batched
+engine and the effects table (:mod:`.engine`), and the scans and spec runs of ``claster perturb``
+(:mod:`.scan`).
 """
 from __future__ import annotations
 
-from claster.perturb.perturbation import (
-    EFFECTS_COLUMNS,
-    EFFECTS_COLUMN_DOCS,
-    BASELINE,
+from claster.perturb.regions import (
+    bin_ranges,
     element_bins,
     region_bins,
     resolve_region,
     region_to_absolute,
-    check_tracks,
-    apply_operations,
-    apply_operations_,
-    load_perturb_spec,
-    spec_from_table,
     is_active,
     select_active_elements,
     element_gene_geometry,
-    BatchKey,
-    WindowPerturbations,
-    iter_perturbation_batches,
-    PerturbationBatch,
+)
+from claster.perturb.operations import (
+    apply_operations,
+    apply_operations_,
+)
+from claster.perturb.spec import (
+    check_tracks,
+    load_perturb_spec,
+    spec_from_table,
+)
+from claster.perturb.engine import (
+    EFFECTS_COLUMNS,
+    EFFECTS_COLUMN_DOCS,
+    PerturbationEngine,
+    parse_area,
+    area_bins,
+    effects_table,
 )
 from claster.perturb.scan import (
     ScanResult,
@@ -34,25 +42,25 @@ from claster.perturb.scan import (
 )
 
 __all__ = [
-    "EFFECTS_COLUMNS",
-    "EFFECTS_COLUMN_DOCS",
-    "BASELINE",
+    "bin_ranges",
     "element_bins",
     "region_bins",
     "resolve_region",
     "region_to_absolute",
-    "check_tracks",
-    "apply_operations",
-    "apply_operations_",
-    "load_perturb_spec",
-    "spec_from_table",
     "is_active",
     "select_active_elements",
     "element_gene_geometry",
-    "BatchKey",
-    "WindowPerturbations",
-    "iter_perturbation_batches",
-    "PerturbationBatch",
+    "apply_operations",
+    "apply_operations_",
+    "check_tracks",
+    "load_perturb_spec",
+    "spec_from_table",
+    "EFFECTS_COLUMNS",
+    "EFFECTS_COLUMN_DOCS",
+    "PerturbationEngine",
+    "parse_area",
+    "area_bins",
+    "effects_table",
     "ScanResult",
     "read_elements",
     "perturb_scan",

@@ -1,23 +1,24 @@
-"""``claster perturb``: in-silico enhancer scans with a trained model (SPEC §6).
+"""``claster perturb``: in-silico enhancer scans and spec-driven perturbations with a trained model (SPEC §6).
 
-Two modes:
+Three modes, one engine (:class:`claster.perturb.engine.PerturbationEngine`), one active filter
+(:func:`claster.perturb.regions.select_active_elements` on the store's tracks), one bin rule and one
+effects table (:func:`claster.perturb.engine.effects_table`):
 
-- **gene-centric**: one window per reference gene (centred on its TSS); every element fully inside
-  TSS ± (output half-width) is perturbed in that window; the effect on every gene whose TSS lies in
-  the window is the change of its predicted gene-body area (Simpson, SPEC §5).
-- **enhancer-centric**: one window per element, centred on its midpoint; the effect on every gene
-  whose body lies fully inside the predicted region.
+- **gene-centric**: one window per reference gene (centred on its TSS); every active element fully
+  inside TSS ± (output half-width) is silenced in that window; the effect on every gene whose TSS lies
+  in the window is the change of its predicted area (gene body or TSS region, SPEC §5/§7).
+- **enhancer-centric**: one window per active element, centred on its midpoint; the effect on every
+  gene whose body lies fully inside the predicted region.
+- **spec**: each perturbation of a YAML spec or region table applied to the windows of ``genes``.
 
-Each baseline is predicted once; perturbed windows are built on the fly on the model's device from
-the same device-resident tracks (no perturbed array is written to disk), in batches that mix
-windows so every forward pass is full. The presets (P1, P2, or any silence) run as one masked fill
-per batch; a YAML/TSV spec with other operations (scale, flip, copy, ...) runs through
-:func:`claster.perturb.perturbation.apply_operations`.
+Perturbed windows are built on the model's device from the device-resident tracks, in batches that
+mix windows so every forward pass is full.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from claster.errors import InputError
+from claster.errors import ClasterWarning, InputError
 from claster.units import LANDSCAPE_BIN_BP, TARGET_BIN_BP
 
 __all__ = ["ScanResult", "read_elements", "perturb_scan", "perturb_with_spec", "write_scan", "PRESET_TRACKS"]
@@ -36,7 +37,7 @@ PRESET_TRACKS = {"P1": ("H3K27ac",), "P2": ("ATAC", "H3K4me3", "H3K27ac")}
 
 @dataclass
 class ScanResult:
-    """Effects table (``claster.perturb.perturbation.EFFECTS_COLUMNS``) plus what is needed for figures."""
+    """Effects table (``claster.perturb.EFFECTS_COLUMNS``) plus what is needed for figures."""
 
     effects: pd.DataFrame
     elements: pd.DataFrame  # the elements scanned, with active_signal / is_active
@@ -46,32 +47,64 @@ class ScanResult:
 
 
 def read_elements(path: str | Path) -> pd.DataFrame:
-    """Read a BED of elements: chrom, start_bp, end_bp, element_id (name or chrom:start-end)."""
+    """Read a BED of elements: chrom, start_bp, end_bp, element_id (unique), element_name (as given).
+
+    ``element_id`` is the name column; ``chrom:start-end`` when there is no name or it is ``.`` or
+    empty; a name (or locus) seen before gets ``_2``, ``_3``, ... so every element keeps its own id.
+    ``element_name`` keeps the name column as written (``.`` included).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"elements file {path} does not exist; pass a BED of enhancers (chrom, start, end, name)")
     try:
-        df = pd.read_csv(path, sep="\t", header=None, comment="#", dtype={0: str})
+        df = pd.read_csv(path, sep="\t", header=None, comment="#", dtype={0: str, 3: str}, keep_default_na=False)
     except pd.errors.EmptyDataError as e:
         raise InputError(f"elements file {path} is empty; give at least one BED interval") from e
     if df.shape[1] < 3 or not (pd.api.types.is_integer_dtype(df[1]) and pd.api.types.is_integer_dtype(df[2])):
         raise InputError(f"{path} is not a BED file: it needs integer start and end in columns 2 and 3")
-    df = df.rename(columns={0: "chrom", 1: "start_bp", 2: "end_bp", 3: "element_id"})
-    if "element_id" not in df:
-        df["element_id"] = [f"{c}:{s}-{e}" for c, s, e in zip(df.chrom, df.start_bp, df.end_bp, strict=True)]
-    df["element_id"] = df["element_id"].astype(str)
+    df = df.rename(columns={0: "chrom", 1: "start_bp", 2: "end_bp", 3: "element_name"})
+    loci = [f"{c}:{s}-{e}" for c, s, e in zip(df.chrom, df.start_bp, df.end_bp, strict=True)]
+    if "element_name" not in df:
+        df["element_name"] = loci
+    df["element_name"] = df["element_name"].astype(str)
     bad = int((df["end_bp"] <= df["start_bp"]).sum())
     if bad:
         raise InputError(f"{bad} element(s) in {path} have end <= start; fix the BED intervals")
-    return df[["chrom", "start_bp", "end_bp", "element_id"]].reset_index(drop=True)
+    base = [n.strip() if n.strip() not in ("", ".") else locus for n, locus in zip(df["element_name"], loci, strict=True)]
+    df["element_id"] = unique_ids(base)
+    return df[["chrom", "start_bp", "end_bp", "element_id", "element_name"]].reset_index(drop=True)
 
 
-def _body_areas(profiles: np.ndarray, genes: pd.DataFrame, center_bp: np.ndarray) -> np.ndarray:
-    """Simpson area of each gene's body in the profile of a window centred at ``center_bp`` (SPEC §5)."""
-    from claster.data.body import body_simpson, gene_body_bins
+def unique_ids(names: list[str]) -> list[str]:
+    """``names`` with repeats suffixed ``_2``, ``_3``, ... (skipping suffixes already taken)."""
+    taken = set(names)
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0) + 1
+        seen[n] = k
+        if k == 1:
+            out.append(n)
+            continue
+        while f"{n}_{k}" in taken:
+            k += 1
+        seen[n] = k
+        taken.add(f"{n}_{k}")
+        out.append(f"{n}_{k}")
+    return out
 
-    lo, hi = gene_body_bins(genes, center_bp=center_bp, n_bins=profiles.shape[1])
-    return body_simpson(profiles, lo, hi, mean=False)
+
+def _off_chromosome(store, windows_df: pd.DataFrame, context_bins: int, policy: str, what: str
+                    ) -> tuple[np.ndarray, np.ndarray, dict]:
+    from claster.predict import off_chromosome_windows
+
+    return off_chromosome_windows(store, windows_df, context_bins, policy, id_column="window_id", what=what)
+
+
+def _check_track(names: list[str], track: str, what: str, fix: str) -> int:
+    if track not in names:
+        raise InputError(f"{what} needs track {track!r} but the store has {', '.join(names)}; {fix}")
+    return names.index(track)
 
 
 def perturb_scan(
@@ -83,7 +116,10 @@ def perturb_scan(
     mode: str = "gene-centric",
     preset: str = "P2",
     active_threshold: float | None = 10.0,
+    active_track: str = "H3K27ac",
     genes: list[str] | None = None,
+    area: str = "body",
+    off_chromosome: str = "pad",
     batch_size: int = 64,
     keep_profiles: bool = False,
     progress: bool = True,
@@ -94,22 +130,31 @@ def perturb_scan(
     Parameters
     ----------
     predictor
-        A :class:`claster.predict.predictor.Predictor`.
+        A :class:`claster.predict.Predictor`.
     store
         The open store the model reads.
     elements
-        chrom, start_bp, end_bp, element_id (0-based half-open).
+        chrom, start_bp, end_bp, element_id (unique; 0-based half-open), optionally element_name.
     chrom
         Restrict to one chromosome (e.g. the test chromosome).
     mode
         ``gene-centric`` or ``enhancer-centric``.
     preset
-        ``P1`` (H3K27ac -> 0) or ``P2`` (ATAC, H3K4me3, H3K27ac -> 0; H3K27me3 kept).
+        ``P1`` (H3K27ac -> 0) or ``P2`` (ATAC, H3K4me3, H3K27ac -> 0; H3K27me3 kept). Every track of the
+        preset must be in the store (:class:`InputError` naming the store's tracks otherwise).
     active_threshold
-        Keep elements whose mean H3K27ac over their bins exceeds this (track units; SPEC §6: 10);
-        None scans every element.
+        Keep elements whose mean ``active_track`` over their bins exceeds this (track units; SPEC §6:
+        10); None scans every element.
+    active_track
+        The track the active filter reads (SPEC §6: H3K27ac); must be in the store unless the filter is off.
     genes
         Gene-centric only: restrict the reference genes (ids or names).
+    area
+        ``body`` (gene body, SPEC §5) or ``tss:U..D`` (bp around the TSS, upstream negative,
+        strand-aware; SPEC §7 for POLR2A: ``tss:-2000..3000``).
+    off_chromosome
+        Windows that run off a chromosome end: ``pad`` (zeros, with a warning and the
+        ``padded_fraction`` column) or ``skip`` (left out, with a warning; counted in the summary).
     lightning
         Run the forward passes through a Lightning ``Trainer.predict`` with these trainer options
         (``accelerator``, ``devices``, ``strategy``, ``num_nodes``, ``precision``), the same options as
@@ -117,28 +162,37 @@ def perturb_scan(
         sharded across processes; rank 0 gathers the predictions and returns the result, the other
         ranks return None. Without it, one process runs every batch on the predictor's device.
     """
-    from tqdm.auto import tqdm
-
-    from claster.perturb.perturbation import select_active_elements
+    from claster.perturb.engine import PerturbationEngine, effects_table, parse_area
+    from claster.perturb.regions import bin_ranges, select_active_elements
 
     if mode not in ("gene-centric", "enhancer-centric"):
         raise InputError(f"mode must be gene-centric or enhancer-centric, got {mode!r}")
     if preset not in PRESET_TRACKS:
         raise InputError(f"unknown preset {preset!r}; choose one of {sorted(PRESET_TRACKS)}")
+    area = parse_area(area)[0]
     names = list(store.track_names)
-    zero_tracks = [names.index(t) for t in PRESET_TRACKS[preset] if t in names]
-    if not zero_tracks:
-        raise InputError(f"the store has none of the tracks {PRESET_TRACKS[preset]} that {preset} silences")
+    zero_tracks = [_check_track(names, t, f"preset {preset}", "use a --spec with the tracks to silence")
+                   for t in PRESET_TRACKS[preset]]
+    if active_threshold is not None:
+        _check_track(names, active_track, "the active filter",
+                     "name another with --active-track, or pass --no-active-filter to scan every element")
     predictor.check_store(store)
     started = time.perf_counter()
 
     els = elements if chrom is None else elements[elements["chrom"] == chrom]
     els = els[els["chrom"].isin(list(store.chrom_sizes))].reset_index(drop=True)
+    if "element_name" not in els.columns:
+        els = els.assign(element_name=els["element_id"].astype(str))
     if els.empty:
         raise InputError(f"no element on {chrom or 'the store chromosomes'}; check the BED and --chrom")
-    if "H3K27ac" in names and active_threshold is not None:
+    dup = els["element_id"].astype(str).duplicated()
+    if dup.any():
+        raise InputError(f"{int(dup.sum())} element ids are repeated ({els.loc[dup, 'element_id'].iloc[0]!r}); "
+                         "read the BED with read_elements(), which makes every id unique")
+    if active_threshold is not None:
         tracks = {c: np.asarray(store.tracks(c)) for c in els["chrom"].unique()}
-        scanned = select_active_elements(els, tracks, names, threshold=active_threshold, keep_inactive=True)
+        scanned = select_active_elements(els, tracks, names, threshold=active_threshold, track=active_track,
+                                         keep_inactive=True)
     else:
         scanned = els.assign(active_signal=np.nan, is_active=True)
     active = scanned[scanned["is_active"]].reset_index(drop=True)
@@ -153,107 +207,80 @@ def perturb_scan(
             ref = ref[ref["gene_id"].isin(genes) | ref["gene_name"].isin(genes)]
         windows_df = ref[["gene_id", "gene_name", "chrom", "tss_bp", "strand", "start_bp", "end_bp"]]
         windows_df = windows_df.rename(columns={"gene_id": "window_id"}).reset_index(drop=True)
-        pairs = []  # (window row, element row)
-        for w, row in enumerate(windows_df.itertuples()):
-            e = active[(active["chrom"] == row.chrom) & (active["start_bp"] >= row.tss_bp - half_bp)
-                       & (active["end_bp"] <= row.tss_bp + half_bp)]
-            pairs.extend((w, i) for i in e.index)
     else:
         mids = ((active["start_bp"] + active["end_bp"]) // 2).astype(np.int64)
         windows_df = pd.DataFrame({"window_id": active["element_id"], "gene_name": active["element_id"],
                                    "chrom": active["chrom"], "tss_bp": mids, "strand": "+",
                                    "start_bp": active["start_bp"], "end_bp": active["end_bp"]})
-        pairs = [(i, i) for i in range(len(active))]
+    frac, keep, off_summary = _off_chromosome(store, windows_df, predictor.context_bins, off_chromosome, mode)
+    windows_df, frac = windows_df[keep].reset_index(drop=True), frac[keep]
     if windows_df.empty:
         raise InputError("no window to scan: no usable reference gene (or element) matched the selection")
+    if mode == "gene-centric":
+        pairs = []  # (window row, element row)
+        by_chrom = {c: g for c, g in active.groupby("chrom", sort=False)}
+        for w, row in enumerate(windows_df.itertuples()):
+            e = by_chrom.get(row.chrom)
+            if e is None:
+                continue
+            e = e[(e["start_bp"] >= row.tss_bp - half_bp) & (e["end_bp"] <= row.tss_bp + half_bp)]
+            pairs.extend((w, i) for i in e.index)
+    else:
+        pos = pd.Series(np.arange(len(active)), index=active["element_id"].astype(str))
+        pairs = [(w, int(pos[i])) for w, i in enumerate(windows_df["window_id"].astype(str))]
+    pair_arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
-    samples = windows_df.rename(columns={"window_id": "gene_id"})
-    gw = predictor.windows(store, samples, with_target=False)
-
-    jobs = _ScanJobs(predictor, gw, windows_df, active, np.asarray(pairs, dtype=np.int64).reshape(-1, 2),
-                     zero_tracks)
+    gw = predictor.windows(store, windows_df.rename(columns={"window_id": "gene_id"}), with_target=False)
+    engine = PerturbationEngine(predictor, gw, windows_df, names)
+    w_idx, e_idx = pair_arr[:, 0], pair_arr[:, 1]
+    start = engine.window_start_bp[w_idx]
+    lo, hi = bin_ranges(active["start_bp"].to_numpy(np.int64)[e_idx] - start,
+                        active["end_bp"].to_numpy(np.int64)[e_idx] - start, "element")
+    engine.add_fills(w_idx, lo, hi, zero_tracks, 0.0)
     if lightning is not None:
-        preds = _run_with_lightning(jobs, batch_size=batch_size, progress=progress, **lightning)
+        preds = _run_with_lightning(engine, batch_size=batch_size, progress=progress, **lightning)
         if preds is None:  # a DDP worker process: rank 0 writes the results
             return None
         baseline, perturbed = preds
     else:
-        baseline = predictor.predict_samples(gw, batch_size=batch_size, progress=False)
-        perturbed = np.empty((len(jobs.pairs), predictor.output_bins), dtype=np.float32)
-        for lo in tqdm(range(0, len(jobs.pairs), batch_size), disable=not progress, desc=f"{preset} scan",
-                       unit="batch"):
-            chunk = torch.arange(lo, min(len(jobs.pairs), lo + batch_size))
-            perturbed[lo : lo + len(chunk)] = jobs.predict(chunk).cpu().numpy()
-    pair_arr = jobs.pairs
+        baseline, perturbed = engine.run(batch_size=batch_size, progress=progress, desc=f"{preset} scan")
 
-    effects = _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes, mode, half_bp)
+    rows = pd.DataFrame({"window": w_idx, "element_id": active["element_id"].to_numpy()[e_idx],
+                         "element_name": active["element_name"].to_numpy()[e_idx],
+                         "chrom": active["chrom"].to_numpy()[e_idx],
+                         "start_bp": active["start_bp"].to_numpy(np.int64)[e_idx],
+                         "end_bp": active["end_bp"].to_numpy(np.int64)[e_idx]})
+    effects = effects_table(windows_df, rows, baseline, perturbed, all_genes, mode=mode, half_bp=half_bp,
+                            area=area, padded_fraction=frac)
     profiles = {}
     if keep_profiles:
         for k, (w, i) in enumerate(pair_arr):
             profiles[(windows_df.at[w, "window_id"], active.at[i, "element_id"])] = (baseline[w], perturbed[k])
     wall = time.perf_counter() - started
-    n_windows = len(windows_df) + len(pairs)
+    n_windows = len(engine)
     summary = {
-        "mode": mode, "preset": preset, "chrom": chrom, "active_threshold": active_threshold,
+        "mode": mode, "preset": preset, "chrom": chrom, "area": area,
+        "active_filter": None if active_threshold is None else {"track": active_track, "threshold": active_threshold,
+                                                                "bin_rule": "element"},
+        "active_threshold": active_threshold, "active_track": None if active_threshold is None else active_track,
         "n_elements": int(len(scanned)), "n_active_elements": int(len(active)),
-        "n_reference_windows": int(len(windows_df)), "n_perturbed_windows": int(len(pairs)),
-        "n_effect_rows": int(len(effects)), "wall_seconds": round(wall, 3),
+        "n_reference_windows": int(len(windows_df)), "n_perturbed_windows": int(len(pair_arr)),
+        "n_effect_rows": int(len(effects)), **off_summary, "wall_seconds": round(wall, 3),
         "windows_per_second": round(n_windows / wall, 1) if wall > 0 else None,
+        "strand_oriented_model": bool(getattr(predictor, "strand_oriented", False)),
     }
     centres = dict(zip(windows_df["window_id"], windows_df["tss_bp"].astype(int), strict=True))
     return ScanResult(effects=effects, elements=scanned, summary=summary, profiles=profiles,
                       window_centres=centres)
 
 
-class _ScanJobs:
-    """The forward passes of a scan: job ``j < n_windows`` is window j's baseline, job
-    ``n_windows + k`` is pair k (window, element) with the preset's tracks zeroed over the element."""
-
-    def __init__(self, predictor, gw, windows_df, active, pairs: np.ndarray, zero_tracks: list[int]) -> None:
-        self.predictor, self.gw, self.pairs = predictor, gw, pairs
-        self.n_windows = len(windows_df)
-        n = predictor.context_bins
-        self.start_bin = torch.from_numpy((windows_df["tss_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP) - n // 2)
-        self.el_lo = torch.from_numpy(active["start_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP)
-        self.el_hi = torch.from_numpy(active["end_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP)  # inclusive
-        self.zero_tracks = zero_tracks
-
-    def __len__(self) -> int:
-        return self.n_windows + len(self.pairs)
-
-    def predict(self, pair_idx: torch.Tensor) -> torch.Tensor:
-        """(B, output_bins) predictions for pairs ``pair_idx`` (on the windows' device)."""
-        gw, dev = self.gw, self.gw.device
-        p = torch.from_numpy(self.pairs[pair_idx.cpu().numpy()])
-        w_idx, e_idx = p[:, 0], p[:, 1]
-        x = gw.landscape(w_idx.to(dev))
-        a = (self.el_lo[e_idx] - self.start_bin[w_idx]).to(dev)
-        b = (self.el_hi[e_idx] - self.start_bin[w_idx]).to(dev)
-        pos = torch.arange(x.shape[-1], device=dev)
-        mask = ((pos[None, :] >= a[:, None]) & (pos[None, :] <= b[:, None]))[:, None, :]  # (B, 1, W)
-        zt = torch.tensor(self.zero_tracks, device=dev)
-        x[:, zt, :] = torch.where(mask, torch.zeros((), dtype=x.dtype, device=dev), x[:, zt, :])
-        return self.predictor.predict_raw(x, gw.structure(w_idx.to(dev)))
-
-    def predict_jobs(self, jobs: torch.Tensor) -> torch.Tensor:
-        """Predictions for a mix of baseline and pair jobs, in the order of ``jobs``."""
-        out = torch.empty((len(jobs), self.predictor.output_bins), device=self.gw.device)
-        base = jobs < self.n_windows
-        if bool(base.any()):
-            idx = jobs[base].to(self.gw.device)
-            out[base.to(out.device)] = self.predictor.predict_raw(self.gw.landscape(idx), self.gw.structure(idx))
-        if bool((~base).any()):
-            out[(~base).to(out.device)] = self.predict(jobs[~base] - self.n_windows)
-        return out
-
-
-def _run_with_lightning(jobs: _ScanJobs, *, batch_size: int, progress: bool, accelerator: str = "auto",
+def _run_with_lightning(engine, *, batch_size: int, progress: bool, accelerator: str = "auto",
                         devices="auto", strategy: str = "auto", num_nodes: int = 1,
                         precision: str = "32-true") -> tuple[np.ndarray, np.ndarray] | None:
-    """Run every job through ``Trainer.predict`` (sharded across processes); rank 0 gathers."""
+    """Run every job of the engine through ``Trainer.predict`` (sharded across processes); rank 0 gathers."""
     import lightning as L
 
-    predictor = jobs.predictor
+    predictor = engine.predictor
 
     class ScanModule(L.LightningModule):
         def __init__(self) -> None:
@@ -263,19 +290,19 @@ def _run_with_lightning(jobs: _ScanJobs, *, batch_size: int, progress: bool, acc
 
         def on_predict_start(self) -> None:
             predictor.device = self.device
-            if jobs.gw.device != self.device:
-                jobs.gw.to(self.device)
+            if engine.gw.device != self.device:
+                engine.gw.to(self.device)
 
         def predict_step(self, batch, batch_idx):
             (job,) = batch
             self.ids.append(job.cpu())
-            self.preds.append(jobs.predict_jobs(job).float().cpu())
+            self.preds.append(engine.predict_jobs(job).float().cpu())
 
     trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
                         precision=precision, logger=False, enable_progress_bar=progress,
                         enable_model_summary=False, enable_checkpointing=False)
     module = ScanModule()
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(len(jobs))),
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(len(engine))),
                                          batch_size=batch_size, shuffle=False)
     trainer.predict(module, loader, return_predictions=False)
     # Lightning's distributed sampler gives every rank the same number of jobs (padding by repeats),
@@ -286,73 +313,13 @@ def _run_with_lightning(jobs: _ScanJobs, *, batch_size: int, progress: bool, acc
     preds = trainer.strategy.all_gather(preds.to(module.device)).reshape(-1, predictor.output_bins).cpu().numpy()
     if trainer.global_rank != 0:
         return None
-    allp = np.empty((len(jobs), predictor.output_bins), dtype=np.float32)
-    seen = np.zeros(len(jobs), dtype=bool)
+    allp = np.empty((len(engine), predictor.output_bins), dtype=np.float32)
+    seen = np.zeros(len(engine), dtype=bool)
     allp[ids] = preds
     seen[ids] = True
     if not seen.all():
-        raise RuntimeError(f"scan lost {int((~seen).sum())} of {len(jobs)} jobs while gathering")
-    return allp[: jobs.n_windows], allp[jobs.n_windows :]
-
-
-def _gene_effects(element: dict, inside: pd.DataFrame, centre_bp: int, base: np.ndarray, pert: np.ndarray,
-                  *, window_id: str, mode: str, chrom_tss_bp: np.ndarray | None = None) -> pd.DataFrame:
-    """Effects rows of one perturbed window on the genes ``inside`` it (EFFECTS_COLUMNS order).
-
-    ``element``: element_id, chrom, start_bp, end_bp; ``base``/``pert``: (output_bins,) profiles of the
-    window centred at ``centre_bp``; ``chrom_tss_bp``: every TSS of the chromosome, sorted, for
-    genes_between (default: the genes inside).
-    """
-    from claster.perturb.perturbation import EFFECTS_COLUMNS, element_gene_geometry
-
-    centre = np.full(len(inside), centre_bp, dtype=np.int64)
-    a_b = _body_areas(np.repeat(base[None], len(inside), 0), inside, centre)
-    a_p = _body_areas(np.repeat(pert[None], len(inside), 0), inside, centre)
-    tss = inside["tss_bp"].to_numpy(np.int64)
-    s, e = int(element["start_bp"]), int(element["end_bp"])
-    dist, rank, between = element_gene_geometry(s, e, tss)
-    if chrom_tss_bp is not None:  # TSSs strictly between, counted over the whole chromosome
-        mid, st = (s + e) // 2, chrom_tss_bp
-        lo, hi = np.minimum(tss, mid), np.maximum(tss, mid)
-        between = np.maximum(np.searchsorted(st, hi, side="left") - np.searchsorted(st, lo, side="right"), 0)
-    delta = a_p - a_b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.where(a_b > 0, delta / np.where(a_b > 0, a_b, 1), np.nan)
-    df = pd.DataFrame({
-        "element_id": element["element_id"], "element_chrom": element["chrom"], "element_start_bp": s,
-        "element_end_bp": e, "gene_id": inside["gene_id"].to_numpy(), "gene_name": inside["gene_name"].to_numpy(),
-        "gene_chrom": element["chrom"], "gene_tss_bp": tss, "gene_strand": inside["strand"].to_numpy(),
-        "distance_bp": dist, "baseline_area": a_b, "perturbed_area": a_p, "delta_area": delta, "rel_change": rel,
-        "abs_delta": np.abs(delta), "window_id": window_id, "mode": mode, "proximity_rank": rank,
-        "genes_between": between,
-    })
-    return df[list(EFFECTS_COLUMNS)]
-
-
-def _effects_table(windows_df, active, pair_arr, baseline, perturbed, all_genes, mode, half_bp) -> pd.DataFrame:
-    """Rows per (window, element, gene in window) with areas, deltas and geometry."""
-    from claster.perturb.perturbation import EFFECTS_COLUMNS
-
-    rows = []
-    by_chrom = {c: g.reset_index(drop=True) for c, g in all_genes.groupby("chrom", sort=False)}
-    sorted_tss = {c: np.sort(g["tss_bp"].to_numpy(np.int64)) for c, g in by_chrom.items()}
-    for k, (w, i) in enumerate(pair_arr):
-        win = windows_df.iloc[w]
-        g = by_chrom.get(win.chrom)
-        if g is None:
-            continue
-        if mode == "gene-centric":
-            inside = g[(g["tss_bp"] - win.tss_bp).abs() <= half_bp + TARGET_BIN_BP // 2]
-        else:
-            inside = g[(g["start_bp"] >= win.tss_bp - half_bp - TARGET_BIN_BP // 2)
-                       & (g["end_bp"] <= win.tss_bp + half_bp + TARGET_BIN_BP // 2)]
-        if inside.empty:
-            continue
-        rows.append(_gene_effects(active.iloc[i].to_dict(), inside, int(win.tss_bp), baseline[w], perturbed[k],
-                                  window_id=win.window_id, mode=mode, chrom_tss_bp=sorted_tss[win.chrom]))
-    if not rows:
-        return pd.DataFrame(columns=list(EFFECTS_COLUMNS))
-    return pd.concat(rows, ignore_index=True)
+        raise RuntimeError(f"scan lost {int((~seen).sum())} of {len(engine)} jobs while gathering")
+    return allp[: engine.n_windows], allp[engine.n_windows :]
 
 
 def perturb_with_spec(
@@ -361,16 +328,25 @@ def perturb_with_spec(
     spec,
     genes: list[str],
     *,
+    area: str = "body",
+    off_chromosome: str = "pad",
     batch_size: int = 64,
+    progress: bool = False,
 ) -> ScanResult:
     """Apply each perturbation of a :class:`PerturbSpec` to the windows of ``genes`` (SPEC §6 logic).
 
     Used for the regulatory-logic experiments (scale, flip or copy a promoter, transplant an
-    enhancer). Returns effects on every gene in each window (``element_id`` = perturbation name) and,
-    in ``profiles``, the baseline and perturbed profiles per (gene, perturbation).
+    enhancer) and for region tables (one silence per row). The spec's ``active_filter`` applies to every
+    perturbation with an ``element`` (tested on the store's tracks, as in a scan); the perturbations it
+    leaves out are listed in the summary (``skipped_inactive``). Returns effects on every gene in each
+    window (``element_id`` = perturbation name) and, in ``profiles``, the baseline and perturbed profiles
+    per (gene, perturbation).
     """
-    from claster.perturb.perturbation import EFFECTS_COLUMNS, apply_operations, check_tracks
+    from claster.perturb.engine import PerturbationEngine, effects_table, parse_area
+    from claster.perturb.regions import resolve_region, select_active_elements
+    from claster.perturb.spec import check_tracks
 
+    area = parse_area(area)[0]
     names = list(store.track_names)
     check_tracks(spec, names)
     predictor.check_store(store)
@@ -379,39 +355,70 @@ def perturb_with_spec(
     unknown = sorted(set(genes) - set(sel["gene_id"]) - set(sel["gene_name"]))
     if unknown:
         raise InputError(f"gene(s) not in the store: {', '.join(unknown)}; use names or ids from genes.tsv")
-    sel = sel.reset_index(drop=True)
-    gw = predictor.windows(store, sel, with_target=False)
-    n = predictor.context_bins
-    half_bp = (predictor.output_bins // 2) * TARGET_BIN_BP
-    rows, profiles = [], {}
-    source = {c: predictor.store_tracks(store, c) for c in sel["chrom"].unique()}  # --match-scale applied
+    windows_df = sel.rename(columns={"gene_id": "window_id"}).reset_index(drop=True)
+    frac, keep, off_summary = _off_chromosome(store, windows_df, predictor.context_bins, off_chromosome, "spec")
+    windows_df, frac = windows_df[keep].reset_index(drop=True), frac[keep]
+    if windows_df.empty:
+        raise InputError("no window left to perturb: every gene's window runs off its chromosome")
     started = time.perf_counter()
-    for w, g in enumerate(sel.itertuples()):
-        i = torch.tensor([w], device=gw.device)
-        base_x = gw.landscape(i)[0].cpu().numpy()
-        struct = gw.structure(i)
-        start_bp = (int(g.tss_bp) // LANDSCAPE_BIN_BP - n // 2) * LANDSCAPE_BIN_BP
-        variants = [base_x] + [
-            apply_operations(base_x, p, names, start_bp, chrom=g.chrom, genes=idx, source_tracks=source)
-            for p in spec.perturbations
-        ]
-        xs = torch.from_numpy(np.stack(variants))
-        preds = []
-        for lo in range(0, len(xs), batch_size):
-            s = None if struct is None else struct.expand(len(xs[lo : lo + batch_size]), *struct.shape[1:])
-            preds.append(predictor.predict_raw(xs[lo : lo + batch_size], s).cpu().numpy())
-        preds = np.concatenate(preds)
-        inside = idx[(idx["chrom"] == g.chrom) & ((idx["tss_bp"] - g.tss_bp).abs() <= half_bp + 500)]
-        for p, pred in zip(spec.perturbations, preds[1:], strict=True):
-            profiles[(g.gene_id, p.name)] = (preds[0], pred)
-            element = {"element_id": p.name, "chrom": g.chrom, "start_bp": int(g.tss_bp), "end_bp": int(g.tss_bp) + 1}
-            rows.append(_gene_effects(element, inside, int(g.tss_bp), preds[0], pred, window_id=g.gene_id,
-                                      mode="spec"))
-    effects = pd.concat(rows, ignore_index=True)[list(EFFECTS_COLUMNS)] if rows else pd.DataFrame(
-        columns=list(EFFECTS_COLUMNS))
-    summary = {"mode": "spec", "n_windows": len(sel), "n_perturbations": len(spec.perturbations),
-               "wall_seconds": round(time.perf_counter() - started, 3)}
-    centres = dict(zip(sel["gene_id"], sel["tss_bp"].astype(int), strict=True))
+    gw = predictor.windows(store, windows_df.rename(columns={"window_id": "gene_id"}), with_target=False)
+    engine = PerturbationEngine(predictor, gw, windows_df, names)
+    n = predictor.context_bins
+    cand = []  # (window, perturbation index, element chrom, start, end)
+    for w in range(len(windows_df)):
+        c, tss = str(windows_df.at[w, "chrom"]), int(windows_df.at[w, "tss_bp"])
+        centre_bp = int(engine.window_start_bp[w]) + (n // 2) * LANDSCAPE_BIN_BP
+        for j, p in enumerate(spec.perturbations):
+            if p.element is not None:
+                s, e = resolve_region(p.element, window_start_bp=int(engine.window_start_bp[w]), chrom=c,
+                                      genes=idx, n_bins=n)
+                cand.append((w, j, c, centre_bp + s, centre_bp + e, True))
+            else:
+                cand.append((w, j, c, tss, tss + 1, False))
+    cand_df = pd.DataFrame(cand, columns=["window", "perturbation", "chrom", "start_bp", "end_bp", "has_element"])
+    f = spec.active_filter
+    cand_df["active_signal"], cand_df["is_active"] = np.nan, True
+    tested = cand_df["has_element"].to_numpy()
+    if f is not None and tested.any():
+        tracks = {c: np.asarray(store.tracks(c)) for c in cand_df.loc[tested, "chrom"].unique()}
+        act = select_active_elements(cand_df[tested], tracks, names, threshold=f.threshold, track=f.track,
+                                     bin_rule=f.bin_rule, keep_inactive=True)
+        cand_df.loc[tested, "active_signal"] = act["active_signal"].to_numpy()
+        cand_df.loc[tested, "is_active"] = act["is_active"].to_numpy()
+    skipped = cand_df[~cand_df["is_active"].astype(bool)]
+    run_df = cand_df[cand_df["is_active"].astype(bool)].reset_index(drop=True)
+    # copy/transplant sources come from the same (--match-scale rescaled) tracks the windows are cut from
+    source = {c: predictor.store_tracks(store, c) for c in windows_df["chrom"].unique()}
+    for r in run_df.itertuples():
+        engine.add_operations(int(r.window), spec.perturbations[int(r.perturbation)], genes=idx,
+                              source_tracks=lambda c: source[c] if c in source else predictor.store_tracks(store, c))
+    baseline, perturbed = engine.run(batch_size=batch_size, progress=progress, desc="spec")
+    pnames = [p.name for p in spec.perturbations]
+    rows = run_df.assign(element_id=[pnames[j] for j in run_df["perturbation"]])
+    rows["element_name"] = rows["element_id"]
+    half_bp = (predictor.output_bins // 2) * TARGET_BIN_BP
+    effects = effects_table(windows_df, rows[["window", "element_id", "element_name", "chrom", "start_bp", "end_bp"]],
+                            baseline, perturbed, idx, mode="spec", half_bp=half_bp, area=area, padded_fraction=frac)
+    profiles = {(windows_df.at[int(r.window), "window_id"], pnames[int(r.perturbation)]): (baseline[int(r.window)], perturbed[k])
+                for k, r in enumerate(run_df.itertuples())}
+    if len(skipped):
+        warnings.warn(f"{len(skipped)} of {len(cand_df)} (window, perturbation) pairs left out: the element is "
+                      f"not active ({f.track} mean <= {f.threshold}; listed in summary.json skipped_inactive)",
+                      ClasterWarning, stacklevel=2)
+    summary = {
+        "mode": "spec", "area": area, "n_windows": len(windows_df), "n_perturbations": len(spec.perturbations),
+        "active_filter": None if f is None else f.model_dump(mode="json"),
+        "active_threshold": None if f is None else f.threshold, "active_track": None if f is None else f.track,
+        "n_perturbed_windows": int(len(run_df)), "n_skipped_inactive": int(len(skipped)),
+        "skipped_inactive": [
+            {"window_id": str(windows_df.at[int(r.window), "window_id"]), "perturbation": pnames[int(r.perturbation)],
+             "active_signal": None if pd.isna(r.active_signal) else float(r.active_signal)}
+            for r in skipped.itertuples()
+        ],
+        **off_summary, "wall_seconds": round(time.perf_counter() - started, 3),
+        "strand_oriented_model": bool(getattr(predictor, "strand_oriented", False)),
+    }
+    centres = dict(zip(windows_df["window_id"], windows_df["tss_bp"].astype(int), strict=True))
     return ScanResult(effects=effects, elements=pd.DataFrame(), summary=summary, profiles=profiles,
                       window_centres=centres)
 

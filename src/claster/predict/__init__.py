@@ -9,6 +9,8 @@ from claster.predict.predictor import (
 )
 from claster.predict.profiles import (
     select_windows,
+    padded_fraction,
+    off_chromosome_windows,
     predict_profiles,
     profiles_frame,
     write_prediction_bigwig,
@@ -19,6 +21,8 @@ __all__ = [
     "Predictor",
     "resolve_model_dir",
     "select_windows",
+    "padded_fraction",
+    "off_chromosome_windows",
     "predict_profiles",
     "profiles_frame",
     "write_prediction_bigwig",

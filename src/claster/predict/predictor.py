@@ -70,6 +70,9 @@ class Predictor:
         self.context_bins = int(tc["context_bins"])
         self.output_bins = int(tc["output_bins"])
         self.structure = extra.get("structure")
+        #: True when the model was trained with minus-strand genes reversed (``--strand-oriented``):
+        #: every prediction then presents a minus-strand window reversed and flips the output back.
+        self.strand_oriented = bool(tc.get("strand_oriented", False))
         self.store_checksum = extra.get("store_manifest_sha256")
         self.meta = meta
         # value transform (e.g. log1p, saved with the model) + standardisation, and their inverse
@@ -180,39 +183,69 @@ class Predictor:
         return scale.apply(arr) if scale is not None else arr
 
     # ------------------------------------------------------------------ prediction
+    def orientation_flags(self, samples: pd.DataFrame) -> np.ndarray:
+        """``(N,)`` bool: which windows the model reads reversed (minus-strand genes of a strand-oriented
+        model; windows without a ``strand`` column, BED loci and tiles (strand '+') are never reversed)."""
+        if not self.strand_oriented or "strand" not in samples.columns:
+            return np.zeros(len(samples), dtype=bool)
+        return (samples["strand"].astype(str) == "-").to_numpy()
+
+    def _flip_inputs(self, landscape: torch.Tensor, structure: torch.Tensor | None, flip: torch.Tensor):
+        shape = (-1, 1, 1)
+        landscape = torch.where(flip.view(shape), torch.flip(landscape, dims=(-1,)), landscape)
+        if structure is not None:
+            dims = (-1,) if self.structure == "rotated" else (-2, -1)
+            structure = torch.where(flip.view(shape), torch.flip(structure, dims=dims), structure)
+        return landscape, structure
+
     @torch.no_grad()
-    def predict_raw(self, landscape: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
+    def predict_raw(
+        self, landscape: torch.Tensor, structure: torch.Tensor | None = None, flip: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Predict from raw (unstandardised) windows.
 
         landscape: (B, T, context_bins) float32 mean signal per 100 bp; structure: (B, H, W) log10
-        contacts or None. Returns (B, output_bins) float32 EU-seq in track units, clipped at 0 (SPEC §3).
+        contacts or None. ``flip``: optional (B,) bool; those windows (given in genomic order) are
+        reversed before the network (landscape along the genome; rotated contacts along their width,
+        square maps along both axes) and their profiles reversed back, so input and output are in
+        genomic order. Returns (B, output_bins) float32 EU-seq in track units, clipped at 0 (SPEC §3).
         """
-        x = self.norm_landscape.transform(landscape.to(self.device, torch.float32))
+        landscape = landscape.to(self.device, torch.float32)
+        if structure is not None:
+            structure = structure.to(self.device, torch.float32)
+        if flip is not None:
+            flip = flip.to(self.device, torch.bool)
+            if bool(flip.any()):
+                landscape, structure = self._flip_inputs(landscape, structure, flip)
+            else:
+                flip = None
+        x = self.norm_landscape.transform(landscape)
         s = None
         if structure is not None:
-            s = structure.to(self.device, torch.float32)
+            s = structure
             if self.norm_structure is not None:
                 s = self.norm_structure.transform(s)
-        pred = self.model(x, s)
-        return torch.relu(self.norm_target.inverse_transform(pred.float()))
+        pred = torch.relu(self.norm_target.inverse_transform(self.model(x, s).float()))
+        if flip is not None:
+            pred = torch.where(flip.view(-1, 1), torch.flip(pred, dims=(-1,)), pred)
+        return pred
 
     def predict_samples(
         self, windows, *, rev: bool = False, batch_size: int = 64, progress: bool = False
     ) -> np.ndarray:
-        """Predict every window of a :class:`GenomeWindows`: (N, output_bins) float32, track units.
+        """Predict every window of a :class:`GenomeWindows`: (N, output_bins) float32, track units, genomic order.
 
-        With ``rev`` the reversed windows are predicted and the profiles flipped back to genomic order.
+        Each window is presented in the model's training orientation (:meth:`orientation_flags`); with
+        ``rev`` every window is additionally reversed. Profiles are always returned in genomic order.
         """
         from tqdm.auto import tqdm
 
         n = len(windows)
         out = np.empty((n, self.output_bins), dtype=np.float32)
-        flags = torch.full((n,), bool(rev), device=windows.device)
+        flags = torch.from_numpy(np.array(self.orientation_flags(windows.samples) ^ bool(rev), dtype=bool)).to(windows.device)
         for lo in tqdm(range(0, n, batch_size), disable=not progress, desc="predict", unit="batch"):
             idx = torch.arange(lo, min(n, lo + batch_size), device=windows.device)
-            pred = self.predict_raw(windows.landscape(idx, flags[idx]), windows.structure(idx, flags[idx]))
-            if rev:
-                pred = torch.flip(pred, dims=(-1,))
+            pred = self.predict_raw(windows.landscape(idx), windows.structure(idx), flip=flags[idx])
             out[lo : lo + len(idx)] = pred.cpu().numpy()
         return out
 
@@ -227,6 +260,7 @@ class Predictor:
             "structure": self.structure,
             "match_scale": self.match_scale,
             "has_input_stats": self.input_stats is not None,
+            "strand_oriented": self.strand_oriented,
         }
 
 

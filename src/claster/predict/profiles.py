@@ -12,15 +12,17 @@ whose centre is nearest (the model is most accurate near the centre of its windo
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from claster.errors import InputError
-from claster.units import TARGET_BIN_BP
+from claster.errors import ClasterWarning, InputError
+from claster.units import LANDSCAPE_BIN_BP, TARGET_BIN_BP
 
-__all__ = ["select_windows", "predict_profiles", "profiles_frame", "write_prediction_bigwig", "predict"]
+__all__ = ["select_windows", "padded_fraction", "predict_profiles", "profiles_frame", "write_prediction_bigwig",
+           "predict"]
 
 
 def _read_regions(path: Path) -> pd.DataFrame:
@@ -112,6 +114,39 @@ def select_windows(
     return out.reset_index(drop=True)
 
 
+def padded_fraction(store, samples: pd.DataFrame, context_bins: int) -> np.ndarray:
+    """``(N,)`` fraction of each window's ``context_bins`` landscape bins (100 bp) that lie off its
+    chromosome and are read as zeros; ``samples`` has ``chrom`` and ``tss_bp`` (the window centre, bp)."""
+    half = context_bins // 2
+    first = samples["tss_bp"].to_numpy(np.int64) // LANDSCAPE_BIN_BP - half
+    n_chrom = np.array([-(-int(store.chrom_sizes[c]) // LANDSCAPE_BIN_BP) for c in samples["chrom"]], dtype=np.int64)
+    inside = np.clip(np.minimum(first + context_bins, n_chrom) - np.maximum(first, 0), 0, context_bins)
+    return ((context_bins - inside) / context_bins).astype(np.float64)
+
+
+def off_chromosome_windows(store, samples: pd.DataFrame, context_bins: int, policy: str = "pad", *,
+                           id_column: str = "gene_id", what: str = "") -> tuple[np.ndarray, np.ndarray, dict]:
+    """Apply the off-chromosome policy to windows: ``(padded fraction, keep mask, summary entries)``.
+
+    ``pad`` keeps every window (zeros beyond the chromosome end) and warns; ``skip`` drops the windows
+    that run off and warns. The summary entries record the policy and the counts.
+    """
+    if policy not in ("pad", "skip"):
+        raise InputError(f"off_chromosome must be 'pad' or 'skip', got {policy!r}")
+    frac = padded_fraction(store, samples, context_bins) if len(samples) else np.zeros(0)
+    off = frac > 0
+    keep = ~off if policy == "skip" else np.ones(len(frac), dtype=bool)
+    n = int(off.sum())
+    if n:
+        ids = ", ".join(map(str, samples.loc[off, id_column].head(3)))
+        act = ("skipped (--off-chromosome skip)" if policy == "skip" else
+               "zero-filled beyond the chromosome end (column padded_fraction; --off-chromosome skip drops them)")
+        warnings.warn(f"{n} {what + ' ' if what else ''}window(s) run off their chromosome "
+                      f"({ids}{', ...' if n > 3 else ''}): {act}", ClasterWarning, stacklevel=3)
+    return frac, keep, {"off_chromosome": policy, "n_windows_off_chromosome": n,
+                        "n_windows_skipped_off_chromosome": n if policy == "skip" else 0}
+
+
 def predict_profiles(predictor, store, samples: pd.DataFrame, *, batch_size: int = 64,
                      progress: bool = True) -> np.ndarray:
     """(N, output_bins) float32 predicted signal per 1 kbp bin for each window of ``samples``.
@@ -165,13 +200,16 @@ def write_prediction_bigwig(path: str | Path, samples: pd.DataFrame, profiles: n
 
 def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=None, all_genes: bool = False, out,
             device: str = "cpu", batch_size: int = 64, bigwig: bool = True, progress: bool = True,
-            match_scale: str = "none") -> dict:
+            match_scale: str = "none", off_chromosome: str = "pad") -> dict:
     """Predict and write ``out/profiles.tsv``, ``out/gene_body_means.tsv``, ``out/predicted.bw`` and
     ``out/summary.json``.
 
     ``match_scale``: rescale the store's tracks onto the training distribution first ("none",
-    "promoter-median", "quantile"; :func:`claster.qc.match_scale`). Returns the summary dict (counts,
-    paths, the model and its input check, including what scale matching was applied).
+    "promoter-median", "quantile"; :func:`claster.qc.match_scale`).
+    ``off_chromosome``: windows whose landscape runs off a chromosome end are predicted from zeros
+    beyond the end (``pad``; a warning, and the ``padded_fraction`` column of both tables says how much)
+    or left out (``skip``; a warning). Returns the summary dict (counts, paths, the model and its input
+    check, including what scale matching was applied, and the off-chromosome policy).
     """
     from claster.data.body import gene_body_means
     from claster.io.writers import atomic_path, write_tsv
@@ -181,6 +219,10 @@ def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=No
     store = open_store(store_path)
     predictor = Predictor(run, device=device, match_scale=match_scale)
     samples = select_windows(store, genes=genes, chrom=chrom, regions=regions, tile_bp=tile_bp, all_genes=all_genes)
+    frac, keep, off_summary = off_chromosome_windows(store, samples, predictor.context_bins, off_chromosome)
+    samples = samples.assign(padded_fraction=frac)[keep].reset_index(drop=True)
+    if samples.empty:
+        raise InputError("every selected window runs off its chromosome; use --off-chromosome pad")
     profiles = predict_profiles(predictor, store, samples, batch_size=batch_size, progress=progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,7 +233,7 @@ def predict(run, store_path, *, genes=None, chrom=None, regions=None, tile_bp=No
     if bigwig:
         write_prediction_bigwig(out / "predicted.bw", samples, profiles, store.chrom_sizes)
     summary = {"n_windows": len(samples), "out": str(out), "model": predictor.summary(),
-               "input_check": predictor.input_check(store)}
+               "input_check": predictor.input_check(store), **off_summary}
     with atomic_path(out / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -83,7 +83,7 @@ def _orientation(samples: pd.DataFrame, strand_oriented: bool) -> np.ndarray:
     """Base orientation flag per sample: reversed for minus-strand genes when strand_oriented."""
     if not strand_oriented:
         return np.zeros(len(samples), dtype=bool)
-    return (samples["strand"] == "-").to_numpy()
+    return (samples["strand"] == "-").to_numpy().copy()  # writable: torch.from_numpy warns on read-only arrays
 
 
 def fit_normalisation(windows, orientation: np.ndarray, *, augment_rev: bool, batch: int = 64,
