@@ -44,6 +44,25 @@ from claster.link.fusion import (
     link_features,
 )
 
+from claster.link.abc import (
+    ABC_COLUMNS,
+    ABC_EXTRA_COLUMNS,
+    ACCESSIBILITY_TRACKS,
+    AbcResult,
+    ContactBand,
+    powerlaw_contact,
+    fit_powerlaw,
+    element_signal,
+    store_activity,
+    activity_from_columns,
+    element_classes,
+    add_promoter_elements,
+    abc_scores,
+    abc_links,
+    write_abc_tsv,
+    write_abc_bedpe,
+)
+
 __all__ = [
     "REQUIRED_EFFECTS_COLUMNS",
     "LINKS_COLUMNS",
@@ -79,4 +98,20 @@ __all__ = [
     "FusedScore",
     "fit_fused_score",
     "link_features",
+    "ABC_COLUMNS",
+    "ABC_EXTRA_COLUMNS",
+    "ACCESSIBILITY_TRACKS",
+    "AbcResult",
+    "ContactBand",
+    "powerlaw_contact",
+    "fit_powerlaw",
+    "element_signal",
+    "store_activity",
+    "activity_from_columns",
+    "element_classes",
+    "add_promoter_elements",
+    "abc_scores",
+    "abc_links",
+    "write_abc_tsv",
+    "write_abc_bedpe",
 ]
