@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "baseline",
     "perturb",
     "link",
+    "abc",
     "fuse",
     "benchmark",
     "attribute",

@@ -63,6 +63,8 @@ from claster.link.abc import (
     write_abc_bedpe,
 )
 
+from claster.link.candidates import CANDIDATE_COLUMNS, DEFAULT_CANDIDATE_DISTANCE_BP, candidate_links
+
 __all__ = [
     "REQUIRED_EFFECTS_COLUMNS",
     "LINKS_COLUMNS",
@@ -114,4 +116,7 @@ __all__ = [
     "abc_links",
     "write_abc_tsv",
     "write_abc_bedpe",
+    "CANDIDATE_COLUMNS",
+    "DEFAULT_CANDIDATE_DISTANCE_BP",
+    "candidate_links",
 ]
