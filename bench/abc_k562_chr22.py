@@ -46,15 +46,23 @@ def k562_band(real: Path, width: int = 1_001):
             return read_band(src, "chr22", width)
 
 
-def compare(real: Path, ks=(100, 500, 1000)) -> dict:
+def compare(real: Path, ks=(100, 500, 1000), *, activity: str = "dhs", band: np.ndarray | None = None) -> dict:
+    """Spearman and top-k overlap of claster's ABC with the published ABC.Score over shared non-self pairs.
+
+    ``activity``: ``"dhs"`` (DHS reads alone: ENCODE-rE2G's DNase-only ABC, which its predictions carry)
+    or ``"geometric"`` (sqrt(DHS x H3K27ac), the ABC paper's definition).
+    """
     from scipy.stats import spearmanr
 
     from claster.config.link import AbcConfig
     from claster.link import ContactBand, abc_scores, activity_from_columns
 
     els, genes, pub = load_inputs(real)
-    els["activity"] = activity_from_columns(els, "dhs", "h3k27ac")
-    band = k562_band(real)
+    if activity == "dhs":
+        els["activity"] = activity_from_columns(els, "dhs", "dhs")  # sqrt(DHS * DHS) = DHS
+    else:
+        els["activity"] = activity_from_columns(els, "dhs", "h3k27ac")
+    band = k562_band(real) if band is None else band
     out = abc_scores(els, genes, {"chr22": ContactBand(band, 5_000)}, config=AbcConfig())
     m = pub.merge(out, on=["name", "TargetGene"], suffixes=("_pub", ""))
     distal = m[~m["isSelfPromoter_pub"].astype(bool)]
@@ -74,5 +82,7 @@ def compare(real: Path, ks=(100, 500, 1000)) -> dict:
 
 if __name__ == "__main__":
     real = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/data/real")
-    for k, v in compare(real).items():
-        print(f"{k}\t{v}")
+    band = k562_band(real)
+    for act in ("dhs", "geometric"):
+        for k, v in compare(real, activity=act, band=band).items():
+            print(f"{act}\t{k}\t{v}")

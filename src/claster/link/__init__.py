@@ -42,6 +42,11 @@ from claster.link.fusion import (
     FusedScore,
     fit_fused_score,
     link_features,
+    FUSION_FEATURES,
+    fusion_matrix,
+    LinkFusion,
+    match_truth_rows,
+    fit_link_fusion,
 )
 
 from claster.link.abc import (
@@ -119,4 +124,9 @@ __all__ = [
     "CANDIDATE_COLUMNS",
     "DEFAULT_CANDIDATE_DISTANCE_BP",
     "candidate_links",
+    "FUSION_FEATURES",
+    "fusion_matrix",
+    "LinkFusion",
+    "match_truth_rows",
+    "fit_link_fusion",
 ]
