@@ -16,6 +16,7 @@ def abc(
     elements: Path = typer.Option(..., "--elements", help="BED of candidate elements (chrom, start, end, name; 0-based)."),
     out: Path = typer.Option(..., "--out", "-o", help="ABC TSV to write (chr start end name class TargetGene TargetGeneTSS distance activity contact ABC.Score, then details); a SUMMARY.json goes beside it (OUT with suffix .summary.json)."),
     bedpe: Path = typer.Option(None, "--bedpe", help="Also write the pairs as BEDPE (element, 1 bp at the TSS, ABC score)."),
+    genes: Path = typer.Option(None, "--genes", help="Target genes: a GTF or BED6 annotation, every gene type kept. [default: the store's genes (protein-coding unless prepared otherwise)]"),
     chroms: str = typer.Option(None, "--chroms", help="Comma-separated chromosomes. [default: every store chromosome with an element]"),
     max_distance_bp: int = typer.Option(None, "--max-distance-bp", help="Candidate window: element midpoint within this distance of the TSS (bp). [default: 5000000]"),
     activity: str = typer.Option(None, "--activity", help="Track signal over an element: sum over its bases (signal x bp) or mean per base. [default: sum]"),
@@ -44,7 +45,12 @@ def abc(
                       accessibility_track=accessibility_track, include_promoters=include_promoters,
                       fit_powerlaw=fit_powerlaw)
     chrom_list = [c.strip() for c in chroms.split(",") if c.strip()] if chroms else None
-    result = abc_links(open_store(store), read_elements(elements), chroms=chrom_list, config=cfg)
+    gene_table = None
+    if genes is not None:
+        from claster.io import read_annotation
+
+        gene_table = read_annotation(genes, gene_types=None)
+    result = abc_links(open_store(store), read_elements(elements), chroms=chrom_list, config=cfg, genes=gene_table)
     write_abc_tsv(result.table, out)
     if bedpe is not None:
         write_abc_bedpe(result.table, bedpe)

@@ -71,6 +71,11 @@ def link(
             show_default=True,
         ),
     ] = 200_000,
+    genes: Annotated[
+        Path | None,
+        typer.Option("--genes", help="With --store: target genes of the candidate pairs, a GTF or BED6 "
+                     "annotation with every gene type kept. [default: the store's genes]"),
+    ] = None,
     abc_config: Annotated[
         Path | None,
         typer.Option("--abc-config", help="With --store: YAML with AbcConfig keys for the ABC features."),
@@ -92,7 +97,7 @@ def link(
     if elements is not None and store is None:
         raise InputError("--elements needs --store (the ABC features and candidate pairs come from the store)")
     if store is not None:
-        links = _with_candidates(links, effects, store, elements, candidate_distance_bp, abc_config)
+        links = _with_candidates(links, effects, store, elements, candidate_distance_bp, abc_config, genes)
     write_links_tsv(links, out)
     if bedpe is not None:
         write_links_bedpe(links, bedpe)
@@ -102,7 +107,7 @@ def link(
 
 
 def _with_candidates(links, effects: Path, store: Path, elements: Path | None, candidate_distance_bp: int,
-                     abc_config: Path | None):
+                     abc_config: Path | None, genes: Path | None = None):
     """Join every candidate pair of the scanned chromosomes, with ABC features, to the model links."""
     import pandas as pd
 
@@ -125,8 +130,13 @@ def _with_candidates(links, effects: Path, store: Path, elements: Path | None, c
         els = read_elements(elements)
     chroms = sorted(set(links["chr"].astype(str))) if len(links) else sorted(set(els["chrom"].astype(str)))
     cfg = load_config(AbcConfig, abc_config)
+    gene_table = None
+    if genes is not None:
+        from claster.io import read_annotation
+
+        gene_table = read_annotation(genes, gene_types=None)
     result = abc_links(open_store(store), els[["chrom", "start_bp", "end_bp", "element_id"]], chroms=chroms,
-                       config=cfg)
+                       config=cfg, genes=gene_table)
     out = candidate_links(links, result.table, scanned=scanned, candidate_distance_bp=candidate_distance_bp)
     s = out.attrs["summary"]
     typer.echo(f"added {s['n_added_candidates']:,} candidate pairs without a model effect "

@@ -514,6 +514,7 @@ def abc_links(
     chroms: list[str] | None = None,
     config: AbcConfig | None = None,
     contacts_kind: str = "contacts",
+    genes: pd.DataFrame | None = None,
 ) -> AbcResult:
     """ABC scores from a store: activity from its tracks, contact from its balanced map, its genes.
 
@@ -529,8 +530,12 @@ def abc_links(
         :class:`claster.config.link.AbcConfig`.
     contacts_kind
         Store contact data used (``contacts``; ``pchic`` for capture data).
+    genes
+        Target genes (``chrom, tss_bp, gene_id, gene_name``, e.g. :func:`claster.io.read_annotation` with
+        every gene type); default: every gene of the store (usable or not; the store keeps the gene
+        types given to ``claster prepare``, protein-coding by default).
 
-    Every gene of the store (usable or not) is a target; promoters are added per
+    Every target gene is scored; promoters are added per
     ``include_promoters``. A chromosome without a map uses the power law (with a warning).
     """
     cfg = config or AbcConfig()
@@ -543,8 +548,10 @@ def abc_links(
     els = els[els["chrom"].isin(wanted)].reset_index(drop=True)
     if els.empty:
         raise InputError(f"no element on {', '.join(wanted) or 'the store chromosomes'}; check the BED and --chroms")
-    genes = store.genes
-    genes = genes[genes["chrom"].isin(wanted)].reset_index(drop=True)
+    genes = store.genes if genes is None else genes
+    genes = genes[genes["chrom"].astype(str).isin(wanted)].reset_index(drop=True)
+    if genes.empty:
+        raise InputError(f"no gene on {', '.join(wanted)}; check the gene annotation's chromosome names")
     els = els.assign(added_promoter=False)
     if cfg.include_promoters:
         els = add_promoter_elements(els, genes, half_bp=cfg.promoter_half_bp)
