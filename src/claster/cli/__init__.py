@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "baseline",
     "perturb",
     "link",
+    "abc",
     "fuse",
     "benchmark",
     "attribute",

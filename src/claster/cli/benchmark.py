@@ -77,6 +77,15 @@ def crispr(
             "against chr4's truth).",
         ),
     ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            "--compare",
+            help="Comma-separated further link columns scored side by side with --score-col (e.g. "
+            "ABC.Score,fused_score); 'none' for none. [default: those of delta, ABC.Score, activity_x_contact, "
+            "fused_score in the links]",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing DIR/metrics.json.")] = False,
 ) -> None:
     """CRISPRi enhancer–gene benchmark: AUPRC, AUROC, precision at 70 % recall and the best-F1
@@ -111,6 +120,15 @@ def crispr(
     if keep is None and truth_from_simulation is not None and links_df is not None:
         keep = sorted(set(links_df["chr"].astype(str)))
     truth_df = restrict_truth(truth_df, keep)
+    if compare is None:
+        compare_cols = [c for c in ("delta", "ABC.Score", "activity_x_contact", "fused_score")
+                        if links_df is not None and c in links_df.columns and c != score_col]
+    elif compare.strip().lower() == "none":
+        compare_cols = []
+    else:
+        compare_cols = [c.strip() for c in compare.split(",") if c.strip()]
+    if compare_cols and links_df is None:
+        raise InputError("--compare needs a links file")
     result = benchmark_links(
         links_df,
         truth_df,
@@ -118,6 +136,7 @@ def crispr(
         gene_col=gene_col,
         distance=distance,  # type: ignore[arg-type]
         seed=seed,
+        compare=compare_cols,
     )
     write_benchmark(
         result, out, title="simulated truth" if truth is None else truth.name,
@@ -133,3 +152,8 @@ def crispr(
     parts.append(f"random {result['baselines']['random']['auprc']:.4f}")
     head = f"{result['n_pairs']} pairs, {result['n_positive']} positive: "
     typer.echo(head + "; ".join(parts) + f"; wrote {out}")
+    if "side_by_side" in result:
+        typer.echo(f"{'score':<22} {'AUPRC':>7} {'AUROC':>7} {'P@70%R':>7} {'unmatched':>10}")
+        for name, m in result["side_by_side"].items():
+            typer.echo(f"{name:<22} {m['auprc']:7.4f} {m['auroc']:7.4f} {m['precision_at_70_recall']:7.4f} "
+                       f"{m['n_unmatched']:>10}")

@@ -545,6 +545,7 @@ def benchmark_links(
     distance: DistanceSource = "auto",
     seed: int = 0,
     min_recall: float = 0.7,
+    compare: tuple[str, ...] | list[str] = (),
 ) -> dict[str, Any]:
     """Score a link table against CRISPRi truth, with the distance and random baselines.
 
@@ -565,6 +566,11 @@ def benchmark_links(
         Seed of the random baseline (``numpy.random.default_rng(seed).random(n_pairs)``).
     min_recall
         Recall for the ``precision_at_<pct>_recall`` metric. Default 0.7.
+    compare
+        Further link columns scored the same way as ``score_col`` (e.g. ``ABC.Score``, ``fused_score``,
+        ``activity_x_contact``), each over the links where it is not NaN, unmatched pairs last. Their
+        metrics and unmatched counts go to ``side_by_side`` (which also holds ``score_col`` and the
+        distance baseline), their curves to ``curves``, their scores to ``scored_pairs`` (``score_<col>``).
 
     Returns
     -------
@@ -627,6 +633,24 @@ def benchmark_links(
             truth_gene_col=tgc,
             unmatched_fill_score=fill,
         )
+    unmatched_by: dict[str, tuple[int, int]] = {}
+    if links is not None:
+        unmatched_by[score_col] = (result["n_unmatched"], result["n_unmatched_positive"])
+        for col in compare:
+            if col == score_col:
+                continue
+            if col not in links.columns:
+                raise InputError(f"the links have no column {col!r} to compare; drop it or add it to the links")
+            sub = links[pd.to_numeric(links[col], errors="coerce").notna()]
+            sub = sub.assign(**{col: pd.to_numeric(sub[col]).astype(np.float64)})
+            sc, _, _ = score_truth_pairs(truth, sub, score_col=col, gene_col=gene_col,
+                                         truth_gene_col=result["truth_gene_col"] or truth_gene_col)
+            miss = np.isnan(sc)
+            low = float(sub[col].min()) if len(sub) else 0.0
+            filled_c = np.where(miss, low - max(1.0, abs(low)), sc)
+            columns[col] = filled_c
+            scored[f"score_{col}"] = filled_c
+            unmatched_by[col] = (int(miss.sum()), int((miss & y).sum()))
     columns["distance"] = -dist
     columns["random"] = random_scores
     scored["score_distance"] = -dist
@@ -635,6 +659,7 @@ def benchmark_links(
     pct = round(min_recall * 100)
     curves: dict[str, dict[str, Any]] = {}
     baselines: dict[str, Any] = {}
+    side: dict[str, Any] = {}
     for label, s in columns.items():
         m = classification_metrics(y, s, min_recall=min_recall)
         precision, recall, _ = precision_recall_curve(y, s)
@@ -650,9 +675,21 @@ def benchmark_links(
         }
         if label == "links":
             result.update(m)
-        else:
+        elif label in ("distance", "random"):
             baselines[label] = m
+        else:
+            side[label] = m
     result["baselines"] = baselines
+    if links is not None and compare:
+        table = {score_col: {k: result[k] for k in ("auprc", "auroc", f"precision_at_{pct}_recall")}}
+        table.update({c: {k: side[c][k] for k in ("auprc", "auroc", f"precision_at_{pct}_recall")}
+                      for c in side})
+        for c, (n_un, n_un_pos) in unmatched_by.items():
+            table[c].update(n_unmatched=n_un, n_unmatched_positive=n_un_pos)
+        d = baselines["distance"]
+        table["distance"] = {k: d[k] for k in ("auprc", "auroc", f"precision_at_{pct}_recall")}
+        table["distance"].update(n_unmatched=0, n_unmatched_positive=0)
+        result["side_by_side"] = table
     result["scored_pairs"] = scored
     result["curves"] = curves
     return result
