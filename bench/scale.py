@@ -600,7 +600,7 @@ def _scan_windows(summary: dict) -> int:
         if isinstance(summary.get(key), int):
             return int(summary[key])
     n = 0
-    for key in ("n_baseline_windows", "n_perturbed_windows"):
+    for key in ("n_reference_windows", "n_perturbed_windows"):
         if isinstance(summary.get(key), int):
             n += int(summary[key])
     return n
