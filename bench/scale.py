@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> dict:
     pr["wps"] = n_win / pr["wall_s"]
     res["predict"] = pr
     save(out, res)
-    _log(f"predict, all {n_win} genes: {pr['wall_s']:.0f} s = {pr['wps']:.1f} windows/s (incl. start-up), "
+    _log(f"predict, {n_win} windows: {pr['wall_s']:.0f} s = {pr['wps']:.1f} windows/s (incl. start-up), "
          f"peak RSS {pr['peak_rss_gb']:.2f} GB")
     enh = pd.read_csv(inp / "enhancers.bed", sep="\t", header=None)
     enh = enh[enh[0] == scan].reset_index(drop=True)
@@ -600,7 +600,7 @@ def _scan_windows(summary: dict) -> int:
         if isinstance(summary.get(key), int):
             return int(summary[key])
     n = 0
-    for key in ("n_baseline_windows", "n_perturbed_windows"):
+    for key in ("n_reference_windows", "n_perturbed_windows"):
         if isinstance(summary.get(key), int):
             n += int(summary[key])
     return n
