@@ -198,12 +198,15 @@ def p2_scan(store, res: dict, elements: Path, chrom: str, run: Path, device, bat
     from claster.predict import Predictor
     from claster.perturb import perturb_scan, read_elements
     from claster.model.checkpoint import save_model
+    from claster.qc import training_stats
     from claster.train._fit import store_checksum
 
     plan, tc, mc = res["_plan"], res["_tc"], res["_mc"]
+    genes = store.genes
+    train_genes = genes[genes["usable"].astype(bool) & (genes["split"] == "train")]
     extra = {"train_config": tc.model_dump(mode="json"), "normalisation": res["_norm"],
              "track_names": list(store.track_names), "store_manifest_sha256": store_checksum(store),
-             "structure": None}
+             "structure": None, "input_stats": training_stats(store, train_genes)}
     save_model(run / "model", plan.net.cpu(), mc, extra, overwrite=True)
     plan.net.to(device)
     predictor = Predictor(run, device=device)
