@@ -19,7 +19,7 @@ def train_cmd(
     variant: str = typer.Option(None, "--variant", help="landscape | landscape_attention | microc_rotated | microc_square | promchic. [default: landscape]"),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (checkpoints, logs, model/)."),
     config: Path = typer.Option(None, "--config", help="YAML with TrainConfig keys; flags override it."),
-    recipe: str = typer.Option(None, "--recipe", help="Named defaults for every recipe option left unset: paper (SPEC §4 exactly: lr 1e-4, 2,000 warm-up steps, batch 64, raw inputs) or cpu (the short-CPU recipe of docs/results.md). [default: cpu]"),
+    recipe: str = typer.Option(None, "--recipe", help="Named defaults for every recipe option left unset: paper (SPEC §4 exactly: lr 1e-4, 2,000 warm-up steps, batch 64, raw inputs) or cpu (the short-CPU recipe of docs/results.md: lr 5e-4, 100 warm-up steps, batch 32, log1p inputs and targets, early stopping after 20 validations). [default: cpu]"),
     epochs: int = typer.Option(None, "--epochs", help="Maximum epochs. [default: recipe's, 120]"),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps."),
     max_minutes: float = typer.Option(None, "--max-minutes", help="Stop after this many minutes of training."),

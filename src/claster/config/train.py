@@ -33,11 +33,11 @@ RECIPES: dict[str, dict[str, Any]] = {
         "input_transform": "none", "target_transform": "none", "shift_bp": 0,
         "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": None,
     },
-    "cpu": {
-        "epochs": 120, "batch_size": 32, "lr": 5e-4, "weight_decay": 0.05, "betas": (0.9, 0.999),
+    "cpu": {  # chosen by validation Pearson on development world 101 (docs/results.md)
+        "epochs": 120, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "betas": (0.9, 0.999),
         "grad_clip": 1.0, "warmup_steps": 100, "augment_rev": True,
-        "input_transform": "log1p", "target_transform": "log1p", "shift_bp": 2000,
-        "fc_dropout": 0.5, "fc_width": 128, "early_stopping_patience": 20,
+        "input_transform": "log1p", "target_transform": "log1p", "shift_bp": 0,
+        "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": 20,
     },
 }
 RECIPE_KEYS = tuple(RECIPES["paper"])
@@ -59,7 +59,8 @@ class TrainConfig(StrictModel):
     recipe: Literal["paper", "cpu"] = Field(
         default=DEFAULT_RECIPE,
         description="Named defaults for every recipe key left unset: 'paper' = SPEC §4 exactly (lr 1e-4, "
-        "2,000 warm-up steps, batch 64, raw inputs); 'cpu' = the short-CPU recipe of docs/results.md.",
+        "2,000 warm-up steps, batch 64, raw inputs); 'cpu' = the short-CPU recipe of docs/results.md (lr 5e-4, 100 warm-up steps, "
+        "batch 32, log1p inputs and targets, early stopping after 20 validations).",
     )
     context_bins: int = Field(
         default=10_001, description="Landscape window length in 100 bp bins (odd; 201 = the 20 kbp ablation)."
