@@ -112,22 +112,15 @@ def truth_closest_fraction(
 
 
 def _optional_abc(store, genome: Path, chrom: str):
-    """ABC links of ``chrom`` if a later claster provides them (``claster.link.abc.abc_links``), else None.
+    """ABC links of ``chrom`` (:func:`claster.link.abc_links`) as a link table scored by ``ABC.Score``.
 
-    Expected signature: ``abc_links(store, elements: DataFrame, *, chrom: str) -> links DataFrame`` with the
-    ``claster link`` columns (``chr, start, end, TargetGene, score``).
+    The world's enhancers are the candidate elements; the genes are the store's (``claster abc``'s defaults).
     """
-    for mod in ("claster.link.abc",):
-        try:
-            m = __import__(mod, fromlist=["abc_links"])
-        except ImportError:
-            continue
-        fn = getattr(m, "abc_links", None)
-        if fn is not None:
-            from claster.perturb import read_elements
+    from claster.link import abc_links
+    from claster.perturb import read_elements
 
-            return fn(store, read_elements(genome / "enhancers.bed"), chrom=chrom)
-    return None
+    table = abc_links(store, read_elements(genome / "enhancers.bed"), chroms=[chrom]).table
+    return table.rename(columns={"ABC.Score": "score"})
 
 
 def run_world(

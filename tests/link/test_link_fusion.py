@@ -75,6 +75,8 @@ def test_fuse_cli_writes_coefficients(tmp_path, cli):
         for c in ("zscore", "is_primary", "is_closest", "proximity_rank", "rel_change", "baseline_area",
                   "perturbed_area", "window_id"):
             df[c] = 0
+        df["element_name"] = df["name"] if "name" in df.columns else "."
+        df["area"] = "body"
     write_links_tsv(train, tmp_path / "train.tsv")
     write_links_tsv(test, tmp_path / "test.tsv")
     truth = pd.concat([truth_train, truth_test], ignore_index=True)

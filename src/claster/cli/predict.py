@@ -7,11 +7,10 @@ from pathlib import Path
 import typer
 
 from claster.cli._app import app
-from claster.cli.qc import match_scale_option, warning_lines
+from claster.cli.qc import match_scale_option
 
 
 @app.command("predict")
-@warning_lines
 def predict_cmd(
     run: Path = typer.Option(..., "--run", help="Run directory from `claster train` (or its model/)."),
     store: Path = typer.Option(..., "--store", help="Store directory from `claster prepare`."),

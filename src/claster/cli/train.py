@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -69,26 +65,5 @@ def train_cmd(
         seed=seed, accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
         precision=precision, threads=threads, checkpoint_every_steps=checkpoint_every,
     )
-    with _one_line_warnings():
-        run = fit(cfg, resume=resume, force=force, progress=not quiet)
+    run = fit(cfg, resume=resume, force=force, progress=not quiet)
     typer.echo(f"model written to {run / 'model'}")
-
-
-@contextlib.contextmanager
-def _one_line_warnings() -> Iterator[None]:
-    """Print claster's own warnings as one ``warning: ...`` line on stderr (others as usual)."""
-    from claster.errors import ClasterWarning
-
-    original = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, ClasterWarning):
-            print(f"warning: {message}", file=sys.stderr)
-        else:
-            original(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = original
