@@ -63,17 +63,8 @@ def fit_fused_score(score: np.ndarray, distance_bp: np.ndarray, label: np.ndarra
         raise InputError("the training pairs are all positive or all negative; the fusion needs both")
     mean, std = x.mean(0), x.std(0)
     std[std == 0] = 1.0
-    z = (x - mean) / std
-
-    def loss(w):
-        t = z @ w[1:] + w[0]
-        nll = np.mean(np.logaddexp(0.0, t) - y * t)
-        p = 1.0 / (1.0 + np.exp(-t))
-        grad = np.concatenate([[np.mean(p - y)], z.T @ (p - y) / len(y)])
-        return nll + l2 * np.sum(w[1:] ** 2), grad + np.concatenate([[0.0], 2 * l2 * w[1:]])
-
-    res = minimize(loss, np.zeros(3), jac=True, method="L-BFGS-B")
-    return FusedScore(res.x[1:], res.x[0], mean, std)
+    coef, intercept = _fit_logistic((x - mean) / std, y, l2)
+    return FusedScore(coef, intercept, mean, std)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def _json(path: Path) -> Any:
 
 
 def _num(x: Any) -> float | None:
+    """A finite float or None."""
     try:
         v = float(x)
     except (TypeError, ValueError):

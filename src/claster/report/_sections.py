@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from claster.errors import InputError
-from claster.report._key import key_results, qc_html, qc_verdict, training_text
+from claster.report._key import _num, key_results, qc_html, qc_verdict, training_text
 from claster.report._html import Section, esc, figure_from_bytes, figure_html, flatten, fmt_value, kv_table, note, table
 
 __all__ = ["RunLayout", "discover", "build_sections", "PAPER_GENE_LEVEL", "PAPER_LINKING"]
@@ -167,15 +166,6 @@ def _read_tsv(path: Path) -> tuple[pd.DataFrame | None, str]:
         return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NaN", "nan", "NA"]), ""
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         return None, note(f"{path.name} could not be read ({e}); it was left out.", kind="warn")
-
-
-def _num(x: Any) -> float | None:
-    """A finite float or None."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _rel(layout: RunLayout, path: Path) -> str:
