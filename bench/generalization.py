@@ -13,9 +13,9 @@ worlds) and prints lscpu's model name and flags. Every step is skipped when its 
 interrupted run resumes. Not part of ``make test``; a real measurement takes ~30 min per world on a
 2-core CPU (2 x 12 min of training).
 
-The training recipe is today's CPU recipe of docs/results.md (lr 5e-4, 100 warm-up steps, batch 32),
-given as ``TrainConfig`` options; ``--cli-defaults`` trains with ``claster train``'s defaults instead,
-and ``--train-option KEY=VALUE`` sets any other ``TrainConfig`` field (e.g. a recipe option).
+Models train with ``claster train``'s defaults (``--recipe cpu``: lr 5e-4, 100 warm-up steps, batch 32,
+log1p inputs and targets, the convolutional profile head); ``--train-option KEY=VALUE`` sets any other
+``TrainConfig`` field (e.g. ``recipe=paper`` or ``head=dense`` for an ablation arm).
 
 Usage::
 
@@ -45,7 +45,6 @@ VARIANT_ALIASES = {
     "attention": "landscape_attention",
     "square": "microc_square",
 }
-CPU_RECIPE = {"lr": 5e-4, "warmup_steps": 100, "batch_size": 32}
 
 
 def lscpu_summary() -> str:
@@ -111,18 +110,6 @@ def truth_closest_fraction(
     }
 
 
-def _optional_abc(store, genome: Path, chrom: str):
-    """ABC links of ``chrom`` (:func:`claster.link.abc_links`) as a link table scored by ``ABC.Score``.
-
-    The world's enhancers are the candidate elements; the genes are the store's (``claster abc``'s defaults).
-    """
-    from claster.link import abc_links
-    from claster.perturb import read_elements
-
-    table = abc_links(store, read_elements(genome / "enhancers.bed"), chroms=[chrom]).table
-    return table.rename(columns={"ABC.Score": "score"})
-
-
 def run_world(
     world: str,
     seed: int,
@@ -146,7 +133,7 @@ def run_world(
         truth_from_simulation,
     )
     from claster.evaluate import evaluate
-    from claster.link import fit_fused_score
+    from claster.link import abc_links, candidate_links, fit_link_fusion
     from claster.link import links_table, primary_target_summary, read_links_tsv, write_links_tsv
     from claster.predict import Predictor
     from claster.perturb import perturb_scan, read_elements
@@ -191,10 +178,9 @@ def run_world(
     truth = truth_from_simulation(genome)
     elements = read_elements(genome / "enhancers.bed")
     train_chroms = sorted(set(genes.loc[genes["split"] == "train", "chrom"].astype(str)))
-    abc = _optional_abc(store, genome, test_chrom)
-    abc_auprc = None
-    if abc is not None:
-        abc_auprc = benchmark_links(abc, restrict_truth(truth, [test_chrom]), seed=0).get("auprc")
+    abc_all = timed("abc", lambda: abc_links(store, elements).table)
+    abc_test = abc_all[abc_all["chr"].astype(str) == test_chrom].rename(columns={"ABC.Score": "score"})
+    abc_auprc = metrics_json(benchmark_links(abc_test, restrict_truth(truth, [test_chrom]), seed=0))["auprc"]
 
     rows = []
     for variant in variants:
@@ -239,24 +225,25 @@ def run_world(
         test_links = links_all[links_all["chr"].astype(str) == test_chrom].reset_index(drop=True)
         test_truth = restrict_truth(truth, [test_chrom])
         bench = metrics_json(benchmark_links(test_links, test_truth, seed=0))
-        # fused: logistic(ratio-to-max, log distance) fitted on the training chromosomes' links
-        # (as `claster fuse`)
-        fused_auprc = None
-        train_links = links_all[links_all["chr"].astype(str).isin(train_chroms)].reset_index(drop=True)
-        train_truth = truth[truth["chrom"].astype(str).isin(train_chroms)].reset_index(drop=True)
-        if fused and len(train_links) and len(train_truth) and train_truth["Regulated"].any():
-            scores, _, _ = score_truth_pairs(
-                train_truth, check_links(train_links, score_col="score"), score_col="score"
-            )
-            model = fit_fused_score(
-                scores, train_truth["distanceToTSS"].to_numpy(), train_truth["Regulated"].to_numpy(bool)
-            )
-            fused_links = model.apply(test_links, score_col="score")
-            fused_auprc = metrics_json(
-                benchmark_links(fused_links, test_truth, score_col="fused_score", seed=0)
-            )[
-                "auprc"
-            ]
+        # fused (issue 11, as `claster link --store` + `claster fuse`): every candidate pair of the
+        # scanned chromosomes with its ABC features, a logistic model on model delta, ratio-to-max, ABC,
+        # contact, activity and log distance fitted on the training chromosomes' truth, applied to chr4.
+        fused_auprc = axc_auprc = fused_coef = None
+        if fused and abc_all is not None:
+            cand = candidate_links(links_all, abc_all)
+            cand_test = cand[cand["chr"].astype(str) == test_chrom].reset_index(drop=True)
+            cand_train = cand[cand["chr"].astype(str).isin(train_chroms)].reset_index(drop=True)
+            train_truth = truth[truth["chrom"].astype(str).isin(train_chroms)].reset_index(drop=True)
+            if len(cand_train) and train_truth["Regulated"].any():
+                model = fit_link_fusion(cand_train, train_truth)
+                fused_coef = model.to_dict()["coef"]
+                fused_links = model.apply(cand_test)
+                fused_auprc = metrics_json(
+                    benchmark_links(fused_links, test_truth, score_col="fused_score", seed=0)
+                )["auprc"]
+            axc_auprc = metrics_json(
+                benchmark_links(cand_test, test_truth, score_col="activity_x_contact", seed=0)
+            )["auprc"]
         prim = primary_target_summary(test_links)
         rows.append(
             {
@@ -283,7 +270,9 @@ def run_world(
                 "auprc_distance": bench["baselines"]["distance"]["auprc"],
                 "auprc_random": bench["baselines"]["random"]["auprc"],
                 "auprc_fused": fused_auprc,
+                "fused_coef": fused_coef,
                 "auprc_abc": abc_auprc,
+                "auprc_activity_x_contact": axc_auprc,
                 "base_rate": bench["base_rate"],
                 "n_truth_pairs": bench["n_pairs"],
                 "closest_fraction_model": prim["fraction"],
@@ -308,6 +297,7 @@ COLUMNS = [
     ("auprc_distance", "AUPRC −dist"),
     ("auprc_fused", "AUPRC fused"),
     ("auprc_abc", "AUPRC ABC"),
+    ("auprc_activity_x_contact", "AUPRC act×contact"),
     ("auprc_random", "AUPRC random"),
     ("closest_fraction_model", "top=closest model"),
     ("closest_fraction_truth", "top=closest truth"),
@@ -367,8 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cli-defaults",
         action="store_true",
-        help="train with `claster train`'s defaults instead of the CPU recipe "
-        "(lr 5e-4, 100 warm-up, batch 32)",
+        help="accepted for old command lines; models always train with `claster train`'s defaults",
     )
     ap.add_argument(
         "--train-option",
@@ -391,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: unknown variant {v!r}; choose from {', '.join(VARIANT_ALIASES)}")
         variants.append(VARIANT_ALIASES[v.strip()])
     worlds = parse_worlds(args.worlds)
-    train_opts = ({} if args.cli_defaults else dict(CPU_RECIPE)) | parse_options(args.train_option)
+    train_opts = parse_options(args.train_option)
     print(lscpu_summary(), flush=True)
     print(
         f"worlds: {worlds}; variants: {variants}; {args.minutes} min per model; recipe options: {train_opts}",

@@ -36,6 +36,7 @@ def test_paper_recipe_is_spec_section_4_exactly():
     assert cfg.augment_rev is True
     assert (cfg.input_transform, cfg.target_transform, cfg.shift_bp) == ("none", "none", 0)
     assert (cfg.fc_dropout, cfg.fc_width, cfg.early_stopping_patience) == (0.0, 512, None)
+    assert cfg.head == "dense"
     assert cfg.recipe_differences() == {}
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "VARIANTS",
     "CNNBranchConfig",
     "FusionConfig",
+    "ConvHeadConfig",
     "ModelConfig",
     "ConvBlockSpec",
     "AttentionSpec",
@@ -333,6 +334,52 @@ class FusionConfig(StrictModel):
     )
 
 
+class ConvHeadConfig(StrictModel):
+    """A translation-equivariant profile head on the landscape (not in the paper; ``--head conv``).
+
+    The landscape ``(B, n_tracks, context_bins)`` is averaged to the output resolution (``pool`` landscape
+    bins per output bin, aligned so that the central output bin is centred on the central landscape bin),
+    run through a first ``kernel``-wide convolution to ``channels`` channels and one residual block of two
+    dilated convolutions per entry of ``dilations``; the central ``output_bins`` positions then go through a
+    1×1 convolution to one value per output bin. Its output is added to the paper's dense head, so every
+    output bin is predicted by the same weights from the marks around it, wherever it lies in the window.
+    Receptive field: ``first_kernel // 2 + 2 · (kernel // 2) · Σ dilations`` output bins each side (±256
+    with the defaults, i.e. ±256 kbp; zero padding beyond the landscape).
+    """
+
+    pool: int = Field(10, ge=1, description="landscape bins per output bin (10 = 100 bp → 1 kbp)")
+    channels: int = Field(32, ge=1, description="channels of every convolution")
+    kernel: int = Field(3, ge=1, description="kernel width of the dilated convolutions, output bins (odd)")
+    first_kernel: int = Field(5, ge=1, description="kernel width of the first convolution, output bins (odd)")
+    dilations: tuple[int, ...] = Field(
+        (1, 2, 4, 8, 16, 32, 64), min_length=1, description="one residual block per dilation"
+    )
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout inside every residual block")
+
+    @model_validator(mode="after")
+    def _odd(self) -> ConvHeadConfig:
+        if self.kernel % 2 == 0 or self.first_kernel % 2 == 0:
+            raise ValueError("conv head kernels must be odd so that positions stay centred")
+        return self
+
+    def alignment(self, context_bins: int, output_bins: int) -> tuple[int, int, int]:
+        """``(start, n_pooled, first)``: pooling starts at landscape bin ``start`` and gives ``n_pooled``
+        positions; output bin ``k`` is pooled position ``first + k``. Raises ``ValueError`` when the
+        landscape does not cover the output."""
+        r = self.pool
+        centre, half = context_bins // 2, output_bins // 2
+        lo = centre - r // 2  # first landscape bin of the central output bin
+        start = lo % r
+        n_pooled = (context_bins - start) // r
+        first = (lo - start) // r - half
+        if first < 0 or first + output_bins > n_pooled:
+            raise ValueError(
+                f"a conv head with pool {r} needs the landscape ({context_bins} bins) to cover "
+                f"{output_bins} output bins of {r} landscape bins each"
+            )
+        return start, n_pooled, first
+
+
 def _landscape_branch(**overrides: object) -> CNNBranchConfig:
     return CNNBranchConfig(**overrides)  # type: ignore[arg-type]
 
@@ -384,6 +431,9 @@ class ModelConfig(StrictModel):
     landscape: CNNBranchConfig = Field(default_factory=CNNBranchConfig, description="§3: landscape branch")
     structure: CNNBranchConfig | None = Field(None, description="§3: contact-map branch, or None")
     fusion: FusionConfig = Field(default_factory=FusionConfig, description="§3: fusion blocks")
+    conv_head: ConvHeadConfig | None = Field(
+        None, description="translation-equivariant profile head added to the dense head (None = SPEC §3)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
@@ -410,6 +460,8 @@ class ModelConfig(StrictModel):
                 self.structure.resolve(*self.structure_shape)
             except ValueError as e:
                 raise ValueError(f"structure branch on {self.structure_shape}: {e}") from e
+        if self.conv_head is not None:
+            self.conv_head.alignment(self.context_bins, self.output_bins)
         return self
 
     # convenience --------------------------------------------------------------------------------

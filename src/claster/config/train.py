@@ -31,13 +31,13 @@ RECIPES: dict[str, dict[str, Any]] = {
         "epochs": 120, "batch_size": 64, "lr": 1e-4, "weight_decay": 1e-4, "betas": (0.9, 0.999),
         "grad_clip": 1.0, "warmup_steps": 2_000, "augment_rev": True,
         "input_transform": "none", "target_transform": "none", "shift_bp": 0,
-        "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": None,
+        "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": None, "head": "dense",
     },
-    "cpu": {  # chosen by validation Pearson on development world 101 (docs/results.md)
+    "cpu": {  # chosen by validation Pearson on the development worlds (docs/results.md)
         "epochs": 120, "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "betas": (0.9, 0.999),
         "grad_clip": 1.0, "warmup_steps": 100, "augment_rev": True,
         "input_transform": "log1p", "target_transform": "log1p", "shift_bp": 0,
-        "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": 20,
+        "fc_dropout": 0.0, "fc_width": 512, "early_stopping_patience": 20, "head": "conv",
     },
 }
 RECIPE_KEYS = tuple(RECIPES["paper"])
@@ -60,7 +60,7 @@ class TrainConfig(StrictModel):
         default=DEFAULT_RECIPE,
         description="Named defaults for every recipe key left unset: 'paper' = SPEC §4 exactly (lr 1e-4, "
         "2,000 warm-up steps, batch 64, raw inputs); 'cpu' = the short-CPU recipe of docs/results.md (lr 5e-4, 100 warm-up steps, "
-        "batch 32, log1p inputs and targets, early stopping after 20 validations).",
+        "batch 32, log1p inputs and targets, the convolutional profile head, early stopping after 20 validations).",
     )
     context_bins: int = Field(
         default=10_001, description="Landscape window length in 100 bp bins (odd; 201 = the 20 kbp ablation)."
@@ -118,6 +118,11 @@ class TrainConfig(StrictModel):
     )
     fc_width: int | None = Field(
         default=None, ge=1, description="Output width of each branch's flatten->Linear layer (recipe; paper 512)."
+    )
+    head: Literal["dense", "conv"] | None = Field(
+        default=None,
+        description="'dense' = the paper's head only; 'conv' adds a translation-equivariant convolutional "
+        "profile head on the landscape (claster.config.model.ConvHeadConfig) to it (recipe; paper dense, cpu conv).",
     )
     strand_oriented: bool = Field(
         default=False,

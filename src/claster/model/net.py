@@ -23,11 +23,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from claster.config.model import AttentionSpec, BranchPlan, ConvBlockSpec, ModelConfig
+from claster.config.model import AttentionSpec, BranchPlan, ConvBlockSpec, ConvHeadConfig, ModelConfig
 from claster.errors import InputError
 from claster.model.blocks import FirstConvBlock, ResBlock, ResidualMLPBlock, Swish
 
-__all__ = ["AttentionBlock", "CNNBranch", "Fusion", "ClasterNet", "count_parameters", "model_summary"]
+__all__ = ["AttentionBlock", "CNNBranch", "Fusion", "ConvHead", "ClasterNet", "count_parameters", "model_summary"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -123,6 +123,53 @@ class Fusion(nn.Module):
         return self.blocks(x)
 
 
+class _DilatedBlock(nn.Module):
+    """Pre-activation residual block: (BatchNorm → Swish → dilated conv) twice, dropout between."""
+
+    def __init__(self, channels: int, kernel: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        pad = (kernel // 2) * dilation
+        self.body = nn.Sequential(
+            nn.BatchNorm1d(channels), Swish(), nn.Conv1d(channels, channels, kernel, padding=pad, dilation=dilation),
+            nn.Dropout(dropout),
+            nn.BatchNorm1d(channels), Swish(), nn.Conv1d(channels, channels, kernel, padding=pad, dilation=dilation),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ConvHead(nn.Module):
+    """Translation-equivariant profile head (:class:`ConvHeadConfig`; not in the paper).
+
+    ``(B, n_tracks, context_bins)`` standardised landscape → ``(B, output_bins)``: average-pool to the
+    output resolution, first convolution, dilated residual blocks, crop the central ``output_bins``
+    positions, 1×1 convolution. The same weights predict every output bin from the marks around it.
+    The last convolution starts at zero, so at initialisation the head adds nothing.
+    """
+
+    def __init__(self, config: ConvHeadConfig, n_tracks: int, context_bins: int, output_bins: int) -> None:
+        super().__init__()
+        self.config = config
+        self.start, self.n_pooled, self.first = config.alignment(context_bins, output_bins)
+        self.output_bins = output_bins
+        c = config.channels
+        self.stem = nn.Conv1d(n_tracks, c, config.first_kernel, padding=config.first_kernel // 2)
+        self.blocks = nn.Sequential(*(_DilatedBlock(c, config.kernel, d, config.dropout) for d in config.dilations))
+        self.norm = nn.BatchNorm1d(c)
+        self.act = Swish()
+        self.out = nn.Conv1d(c, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.config.pool
+        x = x[:, :, self.start : self.start + self.n_pooled * r]
+        x = x.reshape(x.shape[0], x.shape[1], self.n_pooled, r).mean(-1)  # (B, n_tracks, n_pooled)
+        h = self.blocks(self.stem(x))[:, :, self.first : self.first + self.output_bins]
+        return self.out(self.act(self.norm(h))).squeeze(1)
+
+
 # --------------------------------------------------------------------------------------------------
 # main class
 # --------------------------------------------------------------------------------------------------
@@ -154,6 +201,9 @@ class ClasterNet(nn.Module):
         f = config.fusion
         self.fusion = Fusion(in_features, f.hidden_features, f.n_blocks, f.dropout, f.stochastic_depth_p)
         self.head = nn.Linear(f.hidden_features, config.output_bins)
+        self.conv_head: ConvHead | None = None
+        if config.conv_head is not None:
+            self.conv_head = ConvHead(config.conv_head, config.n_tracks, config.context_bins, config.output_bins)
 
     # inputs -------------------------------------------------------------------------------------
 
@@ -198,6 +248,9 @@ class ClasterNet(nn.Module):
             out["structure"] = self.structure(structure)
         out["fused"] = self.fusion(torch.cat(list(out.values()), dim=1))
         out["output"] = self.head(out["fused"])
+        if self.conv_head is not None:
+            out["conv_head"] = self.conv_head(landscape)
+            out["output"] = out["output"] + out["conv_head"]
         return out
 
     def forward(self, landscape: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
@@ -219,7 +272,10 @@ class ClasterNet(nn.Module):
         if self.structure is not None:
             assert structure is not None
             feats = torch.cat([feats, self.structure(structure)], dim=1)
-        return self.head(self.fusion(feats))
+        out = self.head(self.fusion(feats))
+        if self.conv_head is not None:
+            out = out + self.conv_head(landscape)
+        return out
 
     @torch.no_grad()
     def predict_clipped(

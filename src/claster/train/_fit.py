@@ -137,12 +137,16 @@ def model_config_for(config: TrainConfig, *, n_tracks: int, structure_shape: tup
         config.variant, n_tracks=n_tracks, context_bins=config.context_bins, output_bins=config.output_bins,
         structure_shape=structure_shape, landscape_layers=layers, fusion_blocks=fusion,
     )
-    if config.fc_dropout == 0 and config.fc_width == 512:
-        return model  # the paper's branches
+    if config.fc_dropout == 0 and config.fc_width == 512 and config.head == "dense":
+        return model  # the paper's network
     data = model.model_dump()  # capacity options of the recipe: every branch's flatten -> Linear
     for branch in ("landscape", "structure"):
         if data.get(branch) is not None:
             data[branch].update(fc_dropout=config.fc_dropout, num_output_features=config.fc_width)
+    if config.head == "conv":
+        from claster.config.model import ConvHeadConfig
+
+        data["conv_head"] = ConvHeadConfig().model_dump()
     return ModelConfig.model_validate(data)
 
 
