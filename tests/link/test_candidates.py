@@ -74,3 +74,41 @@ def test_closest_gene_is_recomputed_over_candidates():
     # E9 midpoint 130,250: gB (19,750 bp) is closer than gA (30,250 bp)
     assert bool(e9.at["gB", "is_closest"]) and not bool(e9.at["gA", "is_closest"])
     assert e9.at["gA", "proximity_rank"] == 2
+
+
+def test_link_cli_with_a_real_store_adds_every_candidate_pair(sim_dir, sim_store, cli, tmp_path):
+    """`claster link --store` on a prepared store: the model-scored pair keeps its effect and every
+    other (enhancer, store gene) pair of the chromosome within 200 kbp is added (brute-force loop)."""
+    from claster.store import open_store
+
+    genes = open_store(sim_store).genes
+    bed = pd.read_csv(sim_dir / "enhancers.bed", sep="\t", header=None).iloc[:, :4]
+    bed.columns = ["chrom", "start", "end", "name"]
+    chrom = "chr4"
+    g0 = genes[genes["chrom"] == chrom].iloc[0]
+    e0 = bed[bed["chrom"] == chrom].iloc[0]
+    effects = pd.DataFrame({
+        "element_id": [str(e0["name"])], "element_chrom": chrom, "element_start_bp": int(e0["start"]),
+        "element_end_bp": int(e0["end"]), "gene_id": [str(g0["gene_id"])], "gene_name": [str(g0["gene_name"])],
+        "gene_tss_bp": [int(g0["tss_bp"])], "baseline_area": [10.0], "perturbed_area": [7.0],
+        "window_id": [str(g0["gene_id"])],
+    })
+    eff = tmp_path / "effects.tsv"
+    effects.to_csv(eff, sep="\t", index=False)
+    out = tmp_path / "links.tsv"
+    code, stdout, err = cli(["link", "--effects", eff, "--store", sim_store, "--elements",
+                             sim_dir / "enhancers.bed", "--out", out])
+    assert code == 0, err
+    assert "candidate pairs without a model effect" in stdout
+    got = pd.read_csv(out, sep="\t")
+    expect = set()
+    for _, e in bed[bed["chrom"] == chrom].iterrows():
+        mid = (int(e["start"]) + int(e["end"])) // 2
+        for _, g in genes[genes["chrom"] == chrom].iterrows():
+            if abs(int(g["tss_bp"]) - mid) <= 200_000:
+                expect.add((str(e["name"]), str(g["gene_id"])))
+    pairs = set(zip(got["name"].astype(str), got["TargetGeneEnsemblID"].astype(str)))
+    assert pairs == expect
+    scored = got[got["model_scored"].astype(bool)]
+    assert len(scored) == 1 and scored["delta"].iloc[0] == pytest.approx(3.0)  # baseline - perturbed
+    assert got["ABC.Score"].notna().all() and (got.loc[~got["model_scored"].astype(bool), "score"] == 0).all()

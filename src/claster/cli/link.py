@@ -114,7 +114,7 @@ def _with_candidates(links, effects: Path, store: Path, elements: Path | None, c
     from claster.config import load_config
     from claster.config.link import AbcConfig
     from claster.errors import InputError
-    from claster.link import abc_links, candidate_links
+    from claster.link import store_candidate_links
     from claster.perturb import read_elements
     from claster.store import open_store
 
@@ -128,16 +128,14 @@ def _with_candidates(links, effects: Path, store: Path, elements: Path | None, c
             scanned = set(els.loc[els["is_active"].astype(str).str.lower() == "true", "element_id"])
     else:
         els = read_elements(elements)
-    chroms = sorted(set(links["chr"].astype(str))) if len(links) else sorted(set(els["chrom"].astype(str)))
     cfg = load_config(AbcConfig, abc_config)
     gene_table = None
     if genes is not None:
         from claster.io import read_annotation
 
         gene_table = read_annotation(genes, gene_types=None)
-    result = abc_links(open_store(store), els[["chrom", "start_bp", "end_bp", "element_id"]], chroms=chroms,
-                       config=cfg, genes=gene_table)
-    out = candidate_links(links, result.table, scanned=scanned, candidate_distance_bp=candidate_distance_bp)
+    out = store_candidate_links(links, open_store(store), els, scanned=scanned, config=cfg, genes=gene_table,
+                                candidate_distance_bp=candidate_distance_bp)
     s = out.attrs["summary"]
     typer.echo(f"added {s['n_added_candidates']:,} candidate pairs without a model effect "
                f"({s['n_elements_not_scanned']:,} elements not scanned)")

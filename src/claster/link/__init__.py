@@ -69,7 +69,12 @@ from claster.link.abc import (
     write_abc_bedpe,
 )
 
-from claster.link.candidates import CANDIDATE_COLUMNS, DEFAULT_CANDIDATE_DISTANCE_BP, candidate_links
+from claster.link.candidates import (
+    CANDIDATE_COLUMNS,
+    DEFAULT_CANDIDATE_DISTANCE_BP,
+    candidate_links,
+    store_candidate_links,
+)
 
 __all__ = [
     "REQUIRED_EFFECTS_COLUMNS",
@@ -126,6 +131,7 @@ __all__ = [
     "CANDIDATE_COLUMNS",
     "DEFAULT_CANDIDATE_DISTANCE_BP",
     "candidate_links",
+    "store_candidate_links",
     "FUSION_FEATURES",
     "fusion_matrix",
     "LinkFusion",

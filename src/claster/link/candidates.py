@@ -25,7 +25,7 @@ import pandas as pd
 
 from claster.errors import ClasterWarning, InputError
 
-__all__ = ["CANDIDATE_COLUMNS", "DEFAULT_CANDIDATE_DISTANCE_BP", "candidate_links"]
+__all__ = ["CANDIDATE_COLUMNS", "DEFAULT_CANDIDATE_DISTANCE_BP", "candidate_links", "store_candidate_links"]
 
 #: Columns :func:`candidate_links` adds to :data:`claster.link.LINKS_COLUMNS`.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
@@ -136,3 +136,28 @@ def candidate_links(
         "candidate_distance_bp": int(candidate_distance_bp),
     }
     return out
+
+
+def store_candidate_links(
+    links: pd.DataFrame,
+    store,
+    elements: pd.DataFrame,
+    *,
+    scanned: set[str] | None = None,
+    config=None,
+    genes: pd.DataFrame | None = None,
+    candidate_distance_bp: int = DEFAULT_CANDIDATE_DISTANCE_BP,
+) -> pd.DataFrame:
+    """:func:`candidate_links` with the ABC table computed from ``store`` (``claster link --store``).
+
+    ``elements``: chrom, start_bp, end_bp, element_id of every candidate element (scanned or skipped);
+    the ABC table covers the chromosomes of ``links`` (all of ``elements``' when ``links`` is empty).
+    ``config``: :class:`claster.config.link.AbcConfig`; ``genes``: target genes (default: the store's).
+    """
+    from claster.link.abc import abc_links
+
+    chroms = sorted(set(links["chr"].astype(str))) if len(links) else sorted(set(elements["chrom"].astype(str)))
+    result = abc_links(
+        store, elements[["chrom", "start_bp", "end_bp", "element_id"]], chroms=chroms, config=config, genes=genes
+    )
+    return candidate_links(links, result.table, scanned=scanned, candidate_distance_bp=candidate_distance_bp)
