@@ -14,7 +14,7 @@ from claster.model.blocks import (
     Swish,
 )
 from claster.model.checkpoint import load_model, save_model
-from claster.model.net import AttentionBlock, ClasterNet, CNNBranch, Fusion, count_parameters, model_summary
+from claster.model.net import AttentionBlock, ClasterNet, CNNBranch, ConvHead, Fusion, count_parameters, model_summary
 
 __all__ = [
     "AttentionBlock",
@@ -22,6 +22,7 @@ __all__ = [
     "CNNBranch",
     "FirstConvBlock",
     "Fusion",
+    "ConvHead",
     "ResBlock",
     "ResidualMLPBlock",
     "SqueezeExcite",

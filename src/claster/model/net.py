@@ -179,7 +179,8 @@ class ClasterNet(nn.Module):
     """The CLASTER network for any variant of SPEC §3, built from a :class:`ModelConfig` only.
 
     Submodules: ``landscape`` (:class:`CNNBranch`), ``structure`` (a :class:`CNNBranch` or None),
-    ``fusion`` (:class:`Fusion`), ``head`` (``Linear(hidden, output_bins)``).
+    ``fusion`` (:class:`Fusion`), ``head`` (``Linear(hidden, output_bins)``), ``conv_head``
+    (:class:`ConvHead`, added to ``head``'s output, or None as in the paper).
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -372,5 +373,11 @@ def model_summary(config: ModelConfig) -> str:
     for name, module in named:
         if name.startswith(("fusion", "head")):
             lines.append(_block_line(name, module, shapes[name]))
+    if model.conv_head is not None:
+        h = model.conv_head.config
+        lines.append(
+            f"conv head: pool {h.pool}, {h.channels} channels, dilations {list(h.dilations)}, "
+            f"added to head; params {count_parameters(model.conv_head):,}"
+        )
     lines.append(f"trainable parameters: {count_parameters(model)}")
     return "\n".join(lines)
