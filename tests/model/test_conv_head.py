@@ -64,3 +64,4 @@ def test_paper_network_has_no_conv_head_and_conv_head_starts_at_zero():
     with torch.no_grad():
         assert torch.count_nonzero(net.conv_head(x)) == 0
         torch.testing.assert_close(net(x), net.head(net.fusion(net.landscape(x))))
+

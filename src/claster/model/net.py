@@ -124,15 +124,18 @@ class Fusion(nn.Module):
 
 
 class _DilatedBlock(nn.Module):
-    """Pre-activation residual block: (BatchNorm → Swish → dilated conv) twice, dropout between."""
+    """Pre-activation residual block on ``(B, C, 1, W)``: (BatchNorm → Swish → dilated conv) twice,
+    dropout between; width-preserving."""
 
     def __init__(self, channels: int, kernel: int, dilation: int, dropout: float) -> None:
         super().__init__()
-        pad = (kernel // 2) * dilation
+        pad = (0, (kernel // 2) * dilation)
+
+        def conv() -> nn.Conv2d:
+            return nn.Conv2d(channels, channels, (1, kernel), padding=pad, dilation=(1, dilation))
+
         self.body = nn.Sequential(
-            nn.BatchNorm1d(channels), Swish(), nn.Conv1d(channels, channels, kernel, padding=pad, dilation=dilation),
-            nn.Dropout(dropout),
-            nn.BatchNorm1d(channels), Swish(), nn.Conv1d(channels, channels, kernel, padding=pad, dilation=dilation),
+            nn.BatchNorm2d(channels), Swish(), conv(), nn.Dropout(dropout), nn.BatchNorm2d(channels), Swish(), conv()
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -145,7 +148,9 @@ class ConvHead(nn.Module):
     ``(B, n_tracks, context_bins)`` standardised landscape → ``(B, output_bins)``: average-pool to the
     output resolution, first convolution, dilated residual blocks, crop the central ``output_bins``
     positions, 1×1 convolution. The same weights predict every output bin from the marks around it.
-    The last convolution starts at zero, so at initialisation the head adds nothing.
+    The last convolution starts at zero, so at initialisation the head adds nothing. Like the height-1
+    towers it runs as ``(B, C, 1, W)`` channels-last, oneDNN's fast layout on CPU (``bench/conv_head.py``:
+    1.1-1.4× faster than ``Conv1d`` on the same arithmetic).
     """
 
     def __init__(self, config: ConvHeadConfig, n_tracks: int, context_bins: int, output_bins: int) -> None:
@@ -154,20 +159,21 @@ class ConvHead(nn.Module):
         self.start, self.n_pooled, self.first = config.alignment(context_bins, output_bins)
         self.output_bins = output_bins
         c = config.channels
-        self.stem = nn.Conv1d(n_tracks, c, config.first_kernel, padding=config.first_kernel // 2)
+        self.stem = nn.Conv2d(n_tracks, c, (1, config.first_kernel), padding=(0, config.first_kernel // 2))
         self.blocks = nn.Sequential(*(_DilatedBlock(c, config.kernel, d, config.dropout) for d in config.dilations))
-        self.norm = nn.BatchNorm1d(c)
+        self.norm = nn.BatchNorm2d(c)
         self.act = Swish()
-        self.out = nn.Conv1d(c, 1, 1)
+        self.out = nn.Conv2d(c, 1, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = self.config.pool
         x = x[:, :, self.start : self.start + self.n_pooled * r]
-        x = x.reshape(x.shape[0], x.shape[1], self.n_pooled, r).mean(-1)  # (B, n_tracks, n_pooled)
-        h = self.blocks(self.stem(x))[:, :, self.first : self.first + self.output_bins]
-        return self.out(self.act(self.norm(h))).squeeze(1)
+        x = x.reshape(x.shape[0], x.shape[1], 1, self.n_pooled, r).mean(-1)  # (B, n_tracks, 1, n_pooled)
+        x = x.contiguous(memory_format=torch.channels_last)
+        h = self.blocks(self.stem(x))[..., self.first : self.first + self.output_bins]
+        return self.out(self.act(self.norm(h))).flatten(1)
 
 
 # --------------------------------------------------------------------------------------------------
