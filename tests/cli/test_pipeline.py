@@ -232,7 +232,10 @@ def test_spec_perturbation_scales_the_promoter(cli, tiny_run, sim_store, tmp_pat
     assert code == 0, err
     eff = pd.read_csv(out / "effects.tsv", sep="\t")
     same = eff[eff["element_id"] == "same"]
-    assert len(same) > 0 and np.allclose(same["delta_area"], 0.0, atol=1e-6)
+    # x1 is a no-op up to float32 rounding: baseline and perturbed windows run in different batches,
+    # and oneDNN's convolutions round batches of different size differently (~1e-7 relative)
+    assert len(same) > 0
+    assert np.all(np.abs(same["delta_area"]) <= 1e-5 * np.abs(same["baseline_area"]) + 1e-6), same["delta_area"]
     row = eff[(eff["element_id"] == "double") & (eff["gene_id"] == gene.gene_id)].iloc[0]
     x = cut_landscape(store, gene.chrom, int(gene.tss_bp), n_bins=201).astype(np.float32)
     xs = x.copy()
