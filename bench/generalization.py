@@ -124,14 +124,7 @@ def run_world(
     import torch
 
     from claster.evaluate import linear_baseline
-    from claster.link import (
-        benchmark_links,
-        check_links,
-        metrics_json,
-        restrict_truth,
-        score_truth_pairs,
-        truth_from_simulation,
-    )
+    from claster.link import benchmark_links, metrics_json, restrict_truth, truth_from_simulation
     from claster.evaluate import evaluate
     from claster.link import abc_links, candidate_links, fit_link_fusion
     from claster.link import links_table, primary_target_summary, read_links_tsv, write_links_tsv
